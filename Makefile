@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PY := .venv/bin/python
+STAMP := .venv/.installed
+
+.PHONY: run test lint deps bench clean
+
+$(STAMP): pyproject.toml scripts/setup-system.sh
+	bash scripts/setup-system.sh
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+deps: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m scripts.run
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -ra
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+clean:
+	rm -rf var .venv

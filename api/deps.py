@@ -1,0 +1,81 @@
+"""Annotated dependencies: settings, database session, Temporal client, and the caller by port.
+
+Each port's dependency checks the role once, here, so handlers only check scope of the
+particular record they touch.
+"""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+from temporalio.client import Client
+
+from core.config import Settings
+from core.db import engine_for
+from models.users import Role, User
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    with Session(engine_for(settings.database_url)) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_temporal(request: Request) -> Client:
+    client: Client | None = request.app.state.temporal
+    if client is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable")
+    return client
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+def current_user(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "not signed in", headers={"WWW-Authenticate": "Bearer"}
+    )
+    if not token:
+        raise unauthorized
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
+    except jwt.InvalidTokenError as exc:
+        raise unauthorized from exc
+    user = session.get(User, claims.get("sub", ""))
+    if user is None or not user.active:
+        raise unauthorized
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def _role(*roles: Role):  # type: ignore[no-untyped-def]
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this port is for {roles[0].value}")
+        return user
+
+    return check
+
+
+LearnerUser = Annotated[User, Depends(_role(Role.learner))]
+StaffUser = Annotated[User, Depends(_role(Role.school_staff))]
+RegulatorUser = Annotated[User, Depends(_role(Role.regulator))]
+OpsUser = Annotated[User, Depends(_role(Role.ops))]

@@ -1,0 +1,171 @@
+"""Starting, reading and driving journey workflows on behalf of the API's ports."""
+
+import math
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from api.errors import field_error, temporal_errors
+from core.config import Settings
+from core.idcard import id_number_error
+from models.registry import Coach, FeeSchedule, HealthCentre, HealthCentrePublic, School
+from models.users import User
+from policy.model import Policy
+from workflows import search_attributes as sa
+from workflows.documents_data import FeeAnnex
+from workflows.journey import LearnerJourney
+from workflows.journey_state import (
+    Applicant,
+    JourneyInput,
+    JourneyView,
+    SchoolSnapshot,
+)
+
+
+class JourneyCreate(BaseModel):
+    school_id: str = Field(min_length=1, max_length=32)
+    coach_id: str = Field(min_length=1, max_length=32)
+    vehicle_class: str = Field(pattern=r"^[A-Z][0-9]$")
+    name: str = Field(min_length=2, max_length=30)
+    phone: str = Field(pattern=r"^1[3-9][0-9]{9}$")
+    id_number: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+    @field_validator("id_number")
+    @classmethod
+    def _gb11643(cls, value: str) -> str:
+        value = value.strip().upper()
+        error = id_number_error(value)
+        if error:
+            raise ValueError(error)
+        return value
+
+
+def journey_id(learner_id: str, school_id: str, vehicle_class: str) -> str:
+    """One workflow per enrolment: a double submit finds the running one instead of a twin."""
+    return f"journey-{learner_id}-{school_id}-{vehicle_class}"
+
+
+def build_input(
+    session: Session, learner: User, body: JourneyCreate, policies: dict[str, Policy]
+) -> JourneyInput:
+    school = session.get(School, body.school_id)
+    if school is None or not school.compliant:
+        raise field_error("school_id", "no filed, compliant school with this id")
+    if body.vehicle_class not in school.vehicle_classes:
+        raise field_error("vehicle_class", f"{school.name} does not teach {body.vehicle_class}")
+    coach = session.get(Coach, body.coach_id)
+    if coach is None or coach.school_id != school.id or not coach.active:
+        raise field_error("coach_id", "no active coach with this id at this school")
+    if body.vehicle_class not in coach.permitted_classes:
+        raise field_error("coach_id", f"coach {coach.name} may not teach {body.vehicle_class}")
+    policy = policies.get(school.city_code)
+    if policy is None or body.vehicle_class not in policy.hours:
+        raise field_error("school_id", "this city's policy does not cover this vehicle class")
+    fees = session.get(FeeSchedule, (school.id, body.vehicle_class))
+    if fees is None:
+        raise field_error("vehicle_class", "the school has published no fees for this class")
+    return JourneyInput(
+        learner_id=learner.id,
+        applicant=Applicant(body.name, body.phone, body.id_number, body.lat, body.lon),
+        school=SchoolSnapshot(
+            id=school.id,
+            name=school.name,
+            filing_no=school.filing_no,
+            address=school.address,
+            phone=school.phone,
+            city_code=school.city_code,
+            escrow_account=f"ESC-{school.id}",
+        ),
+        coach_id=coach.id,
+        coach_name=coach.name,
+        vehicle_class=body.vehicle_class,
+        fees=FeeAnnex(
+            services_fen=fees.services_fen,
+            theory_fen=fees.theory_fen,
+            simulator_rates_fen=list(fees.simulator_rates_fen),
+            field_rates_fen=list(fees.field_rates_fen),
+            road_rates_fen=list(fees.road_rates_fen),
+        ),
+        policy=policy,
+    )
+
+
+async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -> str:
+    wf_id = journey_id(inp.learner_id, inp.school.id, inp.vehicle_class)
+    await client.start_workflow(
+        LearnerJourney.run,
+        inp,
+        id=wf_id,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        search_attributes=initial_search_attributes(inp),
+    )
+    return wf_id
+
+
+def initial_search_attributes(inp: JourneyInput) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            sa.STAGE.value_set("signup"),
+            sa.STATUS.value_set("active"),
+            sa.SCHOOL.value_set(inp.school.id),
+            sa.CITY.value_set(inp.school.city_code),
+            sa.VEHICLE_CLASS.value_set(inp.vehicle_class),
+            sa.WAITING_ON.value_set("platform"),
+        ]
+    )
+
+
+async def fetch_view(client: Client, wf_id: str) -> JourneyView:
+    async with temporal_errors():
+        return await handle(client, wf_id).query(LearnerJourney.view)
+
+
+def handle(client: Client, wf_id: str) -> WorkflowHandle[Any, Any]:
+    return client.get_workflow_handle(wf_id)
+
+
+async def run_update(
+    client: Client, wf_id: str, update: Any, arg: Any, request_id: str | None
+) -> JourneyView:
+    """Runs a journey Update; the request id makes a retried HTTP call the same Update."""
+    async with temporal_errors():
+        await handle(client, wf_id).execute_update(update, arg, id=request_id or uuid.uuid4().hex)
+    return await fetch_view(client, wf_id)
+
+
+def view_json(view: JourneyView) -> dict[str, Any]:
+    data = asdict(view)
+    data["state"]["held_fen"] = view.state.money.held_fen
+    return data
+
+
+def nearest_centres(
+    session: Session, city_code: str, lat: float, lon: float
+) -> list[HealthCentrePublic]:
+    centres = session.exec(select(HealthCentre).where(HealthCentre.city_code == city_code)).all()
+    listed = [
+        HealthCentrePublic(**c.model_dump(), distance_km=round(_km(lat, lon, c.lat, c.lon), 2))
+        for c in centres
+    ]
+    return sorted(listed, key=lambda c: c.distance_km or 0.0)
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))

@@ -1,0 +1,68 @@
+"""The API: app factory and lifespan (database migrations, demo data, policies, Temporal)."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.routes import auth, gov, learner, ops, school, webhooks
+from core.config import Settings, get_settings
+from core.db import engine_for, migrate
+from models.demo import load_demo_data
+from policy.loader import load_policies
+
+log = logging.getLogger("xuejia.api")
+
+
+async def connect_temporal(settings: Settings, attempts: int = 30) -> Client:
+    """Waits for the Temporal frontend (it may still be starting under `make run`)."""
+    for attempt in range(attempts):
+        try:
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(settings.database_url)
+        if settings.demo_mode:
+            with Session(engine_for(settings.database_url)) as session:
+                load_demo_data(session)
+        app.state.temporal = temporal or await connect_temporal(settings)
+        yield
+
+    app = FastAPI(title="学驾一件事 Xuejia", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.policies = load_policies(settings.policy_paths)
+    app.state.temporal = temporal
+    for module in (auth, learner, school, gov, ops, webhooks):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root(request: Request) -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def app() -> FastAPI:
+    """uvicorn factory entry point: `uvicorn api.main:app --factory`."""
+    return create_app()

@@ -1,0 +1,218 @@
+"""服务端 learner port: choose a school, start and drive one's own journey."""
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, File, Header, HTTPException, Request, UploadFile, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlmodel import select
+
+from api import documents as docs
+from api.deps import LearnerUser, SessionDep, SettingsDep, TemporalDep
+from api.errors import field_error, not_found
+from api.journeys import (
+    JourneyCreate,
+    build_input,
+    fetch_view,
+    nearest_centres,
+    run_update,
+    start_journey,
+    view_json,
+)
+from core.signature import normalize_signature, signature_error
+from models.journeys import JourneyRecord
+from models.registry import (
+    Coach,
+    CoachPublic,
+    HealthCentre,
+    HealthCentrePublic,
+    School,
+    SchoolPublic,
+)
+from workflows.journey import LearnerJourney
+from workflows.journey_state import (
+    BookHealthCheck,
+    Channel,
+    CreatePayment,
+    JourneyView,
+    SignContract,
+    Withdraw,
+)
+
+router = APIRouter(prefix="/api/learner", tags=["learner"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
+MAX_SIGNATURE_BYTES = 512 * 1024
+
+
+@router.get("/schools")
+def list_schools(
+    session: SessionDep,
+    _: LearnerUser,
+    city_code: str | None = None,
+    vehicle_class: str | None = None,
+) -> list[SchoolPublic]:
+    query = select(School).where(School.compliant)
+    if city_code:
+        query = query.where(School.city_code == city_code)
+    schools = session.exec(query.order_by(School.id)).all()
+    return [
+        SchoolPublic.model_validate(s)
+        for s in schools
+        if not vehicle_class or vehicle_class in s.vehicle_classes
+    ]
+
+
+@router.get("/schools/{school_id}/coaches")
+def list_coaches(school_id: str, session: SessionDep, _: LearnerUser) -> list[CoachPublic]:
+    if session.get(School, school_id) is None:
+        raise not_found("school")
+    coaches = session.exec(select(Coach).where(Coach.school_id == school_id, Coach.active)).all()
+    return [CoachPublic.model_validate(c) for c in coaches]
+
+
+@router.post("/journeys", status_code=status.HTTP_201_CREATED)
+async def create_journey(
+    body: JourneyCreate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    learner: LearnerUser,
+) -> dict[str, str]:
+    inp = build_input(session, learner, body, request.app.state.policies)
+    wf_id = await start_journey(client, settings, inp)
+    return {"workflow_id": wf_id}
+
+
+@router.get("/journeys")
+def my_journeys(session: SessionDep, learner: LearnerUser) -> list[JourneyRecord]:
+    return list(
+        session.exec(
+            select(JourneyRecord)
+            .where(JourneyRecord.learner_id == learner.id)
+            .order_by(JourneyRecord.started_at)
+        ).all()
+    )
+
+
+async def own_journey(client: TemporalDep, wf_id: str, learner: LearnerUser) -> JourneyView:
+    view = await fetch_view(client, wf_id)
+    if view.learner_id != learner.id:
+        raise not_found("journey")  # never confirm that someone else's journey exists
+    return view
+
+
+@router.get("/journeys/{wf_id}")
+async def get_journey(wf_id: str, client: TemporalDep, learner: LearnerUser) -> dict:
+    return view_json(await own_journey(client, wf_id, learner))
+
+
+@router.get("/journeys/{wf_id}/health-centres")
+async def health_centres(
+    wf_id: str,
+    lat: float,
+    lon: float,
+    session: SessionDep,
+    client: TemporalDep,
+    learner: LearnerUser,
+) -> list[HealthCentrePublic]:
+    view = await own_journey(client, wf_id, learner)
+    return nearest_centres(session, view.city_code, lat, lon)
+
+
+class HealthBooking(BaseModel):
+    centre_id: str = Field(min_length=1, max_length=32)
+    slot: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+@router.post("/journeys/{wf_id}/health-check")
+async def book_health_check(
+    wf_id: str,
+    body: HealthBooking,
+    session: SessionDep,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    view = await own_journey(client, wf_id, learner)
+    centre = session.get(HealthCentre, body.centre_id)
+    if centre is None or centre.city_code != view.city_code:
+        raise field_error("centre_id", "no health centre with this id in the school's city")
+    req = BookHealthCheck(centre.id, body.slot, centre.fee_fen)
+    return view_json(await run_update(client, wf_id, LearnerJourney.book_health_check, req, key))
+
+
+@router.get("/journeys/{wf_id}/contract.pdf")
+async def contract_pdf(
+    wf_id: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+) -> Response:
+    c = (await own_journey(client, wf_id, learner)).state.contract
+    return docs.pdf_response(
+        settings,
+        "contract",
+        c.signed_sha256 or c.preview_sha256,
+        f"{c.contract_no or 'contract'}.pdf",
+    )
+
+
+@router.post("/journeys/{wf_id}/contract/signature")
+async def sign_contract(
+    wf_id: str,
+    client: TemporalDep,
+    learner: LearnerUser,
+    signature: Annotated[UploadFile, File()],
+    key: IdempotencyKey = None,
+) -> dict:
+    data = await signature.read(MAX_SIGNATURE_BYTES + 1)
+    error = signature_error(data)
+    if error:
+        raise HTTPException(
+            422, detail=[{"loc": ["body", "signature"], "msg": error, "type": "value_error"}]
+        )
+    await own_journey(client, wf_id, learner)
+    req = SignContract(base64.b64encode(normalize_signature(data)).decode())
+    return view_json(await run_update(client, wf_id, LearnerJourney.sign_contract, req, key))
+
+
+class PaymentRequest(BaseModel):
+    channel: Channel
+
+
+@router.post("/journeys/{wf_id}/payment")
+async def create_payment(
+    wf_id: str,
+    body: PaymentRequest,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    req = CreatePayment(body.channel.value)
+    return view_json(await run_update(client, wf_id, LearnerJourney.create_payment, req, key))
+
+
+@router.get("/journeys/{wf_id}/invoice.pdf")
+async def invoice_pdf(
+    wf_id: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+) -> Response:
+    s = (await own_journey(client, wf_id, learner)).state
+    return docs.pdf_response(settings, "invoice", s.invoice_sha256, f"{s.invoice_no}.pdf")
+
+
+class WithdrawRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/journeys/{wf_id}/withdraw")
+async def withdraw(
+    wf_id: str,
+    body: WithdrawRequest,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    return view_json(
+        await run_update(client, wf_id, LearnerJourney.withdraw, Withdraw(body.reason), key)
+    )

@@ -1,0 +1,23 @@
+"""Ops: journeys that have sat in one stage too long (the Temporal UI shows why)."""
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Query
+
+from api.deps import OpsUser, TemporalDep
+from api.visibility import JourneySummary, list_journeys, quote
+from workflows import search_attributes as sa
+
+router = APIRouter(prefix="/api/ops", tags=["ops"])
+
+
+@router.get("/stuck")
+async def stuck_journeys(
+    client: TemporalDep,
+    _: OpsUser,
+    older_than_seconds: int = Query(3600, ge=1),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[JourneySummary]:
+    cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_seconds)).isoformat()
+    clauses = ["ExecutionStatus = 'Running'", f"{sa.STAGE_ENTERED_AT.name} < {quote(cutoff)}"]
+    return await list_journeys(client, clauses, limit)

@@ -1,0 +1,17 @@
+"""Administrative region codes (GB/T 2260, six digits): a province code covers its cities."""
+
+
+def region_prefix(region_code: str) -> str:
+    """The prefix every code inside `region_code` starts with.
+
+    370000 (a province) -> "37", 371100 (a city) -> "3711", 371102 (a district) -> "371102".
+    """
+    if region_code.endswith("0000"):
+        return region_code[:2]
+    if region_code.endswith("00"):
+        return region_code[:4]
+    return region_code
+
+
+def region_covers(region_code: str, city_code: str) -> bool:
+    return city_code.startswith(region_prefix(region_code))

@@ -1,0 +1,36 @@
+"""Passwords (PBKDF2) and access tokens (JWT) for the three ports."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+_ITERATIONS = 200_000
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), _ITERATIONS)
+    return f"pbkdf2${_ITERATIONS}${salt}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, iterations, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(iterations))
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def create_token(claims: dict[str, Any], secret: str, minutes: int) -> str:
+    payload = {**claims, "exp": datetime.now(UTC) + timedelta(minutes=minutes)}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def decode_token(token: str, secret: str) -> dict[str, Any]:
+    """Raises jwt.InvalidTokenError for a forged, malformed or expired token."""
+    return jwt.decode(token, secret, algorithms=["HS256"])

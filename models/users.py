@@ -1,0 +1,29 @@
+"""Accounts and roles. A role is bound to its scope: a school, a region, or the learner itself."""
+
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+
+class Role(StrEnum):
+    learner = "learner"
+    school_staff = "school_staff"
+    regulator = "regulator"
+    ops = "ops"
+
+
+class User(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    username: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str
+    role: Role
+    display_name: str
+    school_id: str | None = Field(default=None, foreign_key="school.id", max_length=32)
+    region_code: str | None = Field(default=None, max_length=6)
+    active: bool = True
+
+
+class Token(SQLModel):
+    access_token: str
+    token_type: str = "bearer"
+    role: Role

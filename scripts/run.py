@@ -1,0 +1,110 @@
+"""`make run`: start and supervise the whole platform on loopback; Ctrl-C stops it all.
+
+Temporal dev server (+ Web UI), the subsystem simulators, the worker and the API. State lives
+under var/ (git-ignored), so a second run keeps journeys, documents and the database.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.config import ROOT, get_settings
+from models.demo import DEMO_LOGINS, DEMO_PASSWORD
+from workflows.search_attributes import server_flags
+
+VAR = ROOT / "var"
+PY = sys.executable
+
+
+def wait_for_port(port: int, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise SystemExit(f"{what} did not open port {port} within {seconds:.0f}s; see var/logs/")
+
+
+def launch(name: str, args: list[str], procs: list[tuple[str, subprocess.Popen]]) -> None:
+    log = open(VAR / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    procs.append((name, proc))
+
+
+def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
+    for _, proc in reversed(procs):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for name, proc in reversed(procs):
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            print(f"  {name} did not stop in time; killing it")
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    settings = get_settings()
+    (VAR / "logs").mkdir(parents=True, exist_ok=True)
+    temporal = shutil.which("temporal") or str(Path(PY).parent / "temporal")
+    procs: list[tuple[str, subprocess.Popen]] = []
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        launch("temporal", [temporal, "server", "start-dev", "--ip", "127.0.0.1",
+                            "--port", "7233", "--ui-port", "8233", "--namespace", "default",
+                            "--db-filename", str(VAR / "temporal.db"), "--log-level", "warn",
+                            *server_flags()], procs)
+        launch("subsystems", [PY, "-m", "subsystems.runner", "--data-dir",
+                              str(VAR / "subsystems"), "--secret", settings.webhook_secret,
+                              "--health-auto-result-seconds", "5"], procs)
+        wait_for_port(7233, "Temporal")
+        launch("worker", [PY, "worker.py"], procs)
+        launch("api", [PY, "-m", "uvicorn", "api.main:app", "--factory", "--host", "127.0.0.1",
+                       "--port", "8000"], procs)
+        for port, what in ((8233, "Temporal UI"), (8101, "simulators"), (8000, "API")):
+            wait_for_port(port, what)
+        print_banner()
+        while True:
+            for name, proc in procs:
+                if proc.poll() is not None:
+                    raise SystemExit(f"{name} exited with {proc.returncode}; "
+                                     f"see var/logs/{name}.log")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping…")
+    finally:
+        stop_all(procs)
+        print("all processes stopped")
+
+
+def print_banner() -> None:
+    print(f"""
+学驾一件事 Xuejia is running (logs in var/logs/, Ctrl-C stops everything)
+
+  API docs       http://127.0.0.1:8000/docs
+  learner port   http://127.0.0.1:8000/api/learner/…
+  school port    http://127.0.0.1:8000/api/school/…
+  gov port       http://127.0.0.1:8000/api/gov/…
+  Temporal UI    http://127.0.0.1:8233
+  simulators     national :8101  health :8102  bank :8103
+
+Demo logins (password {DEMO_PASSWORD}):""")
+    for username, role, display in DEMO_LOGINS:
+        print(f"  {username:<10} {role:<13} {display}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

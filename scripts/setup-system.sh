@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# System packages the platform needs that PyPI cannot give: the embedded CJK font for PDFs,
+# poppler (pdffonts/pdftoppm, used by tests to check PDFs) and PostgreSQL 15 for the CI tests.
+set -euo pipefail
+missing=()
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+command -v pdffonts >/dev/null || missing+=(poppler-utils)
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "setup-system: please install: ${missing[*]} (needs root)" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

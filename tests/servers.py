@@ -1,0 +1,89 @@
+"""Real servers for tests: PostgreSQL 15 in a temp dir, Temporal's two test servers."""
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
+
+from workflows import search_attributes as sa
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def postgres_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yields a SQLAlchemy URL of a fresh PostgreSQL cluster, removed afterwards."""
+    initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
+    assert initdb and pg_ctl
+    root = Path(tempfile.mkdtemp(prefix="xuejia-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(root, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    data = root / "data"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "check": True}
+    subprocess.run([*as_postgres, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   **quiet)
+    subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-w", "-l", str(root / "log"), "-o",
+                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+                   **quiet)
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                       **quiet)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def time_skipping_env() -> WorkflowEnvironment:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=shutil.which("temporal-test-server")
+    )
+    # The time-skipping server knows no custom search attributes until they are added.
+    kinds = {"KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+             "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME}
+    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=env.client.namespace,
+        search_attributes={k.name: kinds[k.indexed_value_type.name] for k in sa.ALL},
+    ))
+    return env
+
+
+async def dev_server_env() -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=shutil.which("temporal"),
+        search_attributes=sa.ALL,
+        port=free_port(),
+        dev_server_log_level="error",
+    )
+
+
+def wait_until(predicate, seconds: float = 10.0, step: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(step)

@@ -1,0 +1,73 @@
+"""The worker process: one Temporal client, the journey workflow and every activity."""
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from activities.documents import DocumentActivities, DocumentStore
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.bank import BankActivities
+from activities.health import HealthActivities
+from activities.http import SubsystemClient
+from activities.national import NationalActivities
+from activities.records import RecordActivities
+from core.config import Settings, get_settings
+from core.db import engine_for, migrate
+from workflows.journey import LearnerJourney
+
+
+def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
+    """Every activity, wired to the subsystems and database named by the settings."""
+    timeout = settings.subsystem_timeout_seconds
+    webhooks = f"{settings.api_base_url}/api/webhooks"
+    national = NationalActivities(SubsystemClient("national", settings.national_url, timeout))
+    health = HealthActivities(
+        SubsystemClient("health", settings.health_url, timeout), f"{webhooks}/health"
+    )
+    bank = BankActivities(SubsystemClient("bank", settings.bank_url, timeout), f"{webhooks}/bank")
+    records = RecordActivities(engine_for(settings.database_url))
+    documents = DocumentActivities(
+        DocumentStore(settings.data_dir / "documents"), settings.font_path
+    )
+    return [
+        national.register_learner,
+        national.withdraw_learner,
+        health.book_and_pay,
+        bank.create_order,
+        bank.cancel_order,
+        bank.release,
+        bank.refund,
+        bank.issue_invoice,
+        records.project_journey,
+        records.post_ledger,
+        documents.render_contract,
+        documents.render_invoice,
+    ]
+
+
+def build_worker(client: Client, settings: Settings) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[LearnerJourney],
+        activities=build_activities(settings),
+        # Database and PDF activities are synchronous; they run on this pool.
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    settings = get_settings()
+    migrate(settings.database_url)
+    from api.main import connect_temporal
+
+    client = await connect_temporal(settings)
+    logging.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    await build_worker(client, settings).run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,86 @@
+"""The journey's escrow movements: every one a bank instruction with an idempotency key,
+then a ledger posting with the same key, then the journey's own running balances."""
+
+from temporalio import workflow
+
+from workflows.journey_state import JourneyInput, JourneyState, PaymentCallback
+from workflows.steps import call
+
+with workflow.unsafe.imports_passed_through():
+    from activities.bank import CancelOrder, CancelOutcome, CreateOrder, MoveHeldMoney
+    from activities.records import LedgerPosting
+
+
+class MoneyMover:
+    def __init__(self, inp: JourneyInput, state: JourneyState) -> None:
+        self._in = inp
+        self._s = state
+
+    def _key(self, what: str) -> str:
+        return f"{workflow.info().workflow_id}:{what}"
+
+    async def create_order(self, order: CreateOrder) -> str:
+        return await call("bank.create_order", order, result_type=str, interactive=True)
+
+    async def cancel_order(self, req: CancelOrder) -> CancelOutcome:
+        return await call("bank.cancel_order", req, result_type=CancelOutcome)
+
+    async def deposit(self, cb: PaymentCallback) -> None:
+        await self._post(f"deposit:{cb.order_id}", "deposit", cb.amount_fen, cb.bank_txn_id)
+        self._s.money.deposited_fen += cb.amount_fen
+
+    async def on_enrolment(self) -> None:
+        """Releases the policy's enrolment share (e.g. Fuzhou's 10%), once."""
+        share = self._in.policy.release.enrolment_share_pct
+        amount = self._s.tuition_fen * share // 100
+        if amount > 0:
+            await self.release("enrolment", amount, "报名缴费后按比例拨付")
+
+    async def release(self, what: str, amount_fen: int, reason: str) -> None:
+        key = self._key(f"release:{what}")
+        txn = await call(
+            "bank.release", self._instruction(key, amount_fen, reason), result_type=str
+        )
+        await self._post(f"release:{what}", "release", amount_fen, txn)
+        self._s.money.released_fen += amount_fen
+
+    async def refund(self, what: str, amount_fen: int, reason: str) -> None:
+        key = self._key(f"refund:{what}")
+        txn = await call("bank.refund", self._instruction(key, amount_fen, reason), result_type=str)
+        await self._post(f"refund:{what}", "refund", amount_fen, txn)
+        self._s.money.refunded_fen += amount_fen
+
+    async def refund_all_held(self, what: str) -> None:
+        if self._s.money.held_fen > 0:
+            await self.refund(what, self._s.money.held_fen, "退还未拨付的培训费")
+
+    async def refund_surplus(self, cb: PaymentCallback, still_collecting: bool) -> None:
+        """Pays back what a payment brought beyond the tuition: all of it once the journey has
+        moved past payment or ended, else the excess over the tuition."""
+        surplus = cb.amount_fen
+        if still_collecting:
+            surplus = max(0, self._s.money.deposited_fen - self._s.tuition_fen)
+        if surplus > 0:
+            await self.refund(f"surplus:{cb.order_id}", surplus, "重复或逾期支付，原路退回")
+
+    def _instruction(self, key: str, amount_fen: int, reason: str) -> MoveHeldMoney:
+        return MoveHeldMoney(
+            key=key,
+            account_id=self._in.school.escrow_account,
+            payer_ref=workflow.info().workflow_id,
+            amount_fen=amount_fen,
+            reason=reason,
+        )
+
+    async def _post(self, what: str, kind: str, amount_fen: int, bank_txn_id: str) -> None:
+        await call(
+            "records.post_ledger",
+            LedgerPosting(
+                idempotency_key=self._key(what),
+                journey_id=workflow.info().workflow_id,
+                school_id=self._in.school.id,
+                kind=kind,
+                amount_fen=amount_fen,
+                bank_txn_id=bank_txn_id,
+            ),
+        )
