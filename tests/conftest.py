@@ -66,5 +66,3 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await servers.dev_server_env()
     yield env
     await env.shutdown()
-
-

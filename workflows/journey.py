@@ -12,30 +12,30 @@ from datetime import timedelta
 from temporalio import workflow
 
 from workflows import search_attributes as sa
-from workflows.journey_state import (
-    BookHealthCheck,
-    Channel,
-    CreatePayment,
-    HealthCheck,
-    HealthResult,
-    JourneyInput,
-    JourneyState,
-    JourneyView,
-    PaymentCallback,
-    PaymentOrder,
-    SignContract,
-    StaffDecision,
-    Stage,
-    Status,
-    StepOutcome,
-    WaitingOn,
-    Withdraw,
-)
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import CancelOrder, CreateOrder
     from activities.national import RegisterLearner, WithdrawLearner
     from activities.records import JourneyProjection
+    from workflows.journey_state import (
+        BookHealthCheck,
+        Channel,
+        CreatePayment,
+        HealthCheck,
+        HealthResult,
+        JourneyInput,
+        JourneyState,
+        JourneyView,
+        PaymentCallback,
+        PaymentOrder,
+        SignContract,
+        StaffDecision,
+        Stage,
+        Status,
+        StepOutcome,
+        WaitingOn,
+        Withdraw,
+    )
 
 from workflows import steps
 from workflows.money import MoneyMover

@@ -3,12 +3,12 @@ then a ledger posting with the same key, then the journey's own running balances
 
 from temporalio import workflow
 
-from workflows.journey_state import JourneyInput, JourneyState, PaymentCallback
 from workflows.steps import call
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import CancelOrder, CancelOutcome, CreateOrder, MoveHeldMoney
     from activities.records import LedgerPosting
+    from workflows.journey_state import JourneyInput, JourneyState, PaymentCallback
 
 
 class MoneyMover:

@@ -8,22 +8,21 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.documents_data import (
-    ContractData,
-    HoursPlan,
-    InvoiceData,
-    InvoiceItem,
-    LearnerParty,
-    RenderContract,
-    RenderInvoice,
-    SchoolParty,
-)
-from workflows.journey_state import BookHealthCheck, JourneyInput, JourneyState
-
 with workflow.unsafe.imports_passed_through():
     from activities.bank import InvoiceLine, IssuedInvoice, IssueInvoice
     from activities.health import BookHealthSlot
     from activities.http import BUSINESS_REJECTION
+    from workflows.documents_data import (
+        ContractData,
+        HoursPlan,
+        InvoiceData,
+        InvoiceItem,
+        LearnerParty,
+        RenderContract,
+        RenderInvoice,
+        SchoolParty,
+    )
+    from workflows.journey_state import BookHealthCheck, JourneyInput, JourneyState
 
 T = TypeVar("T")
 

@@ -1,0 +1,75 @@
+"""Builders for test inputs: a Rizhao C1 learner at the demo school, under a chosen policy."""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+
+from core.config import ROOT
+from policy.loader import load_policy
+from policy.model import Policy
+from workflows.documents_data import FeeAnnex
+from workflows.journey import LearnerJourney
+from workflows.journey_state import Applicant, JourneyInput, JourneyView, SchoolSnapshot
+
+VALID_ID = "11010519491231002X"  # a GB 11643 example number with a valid check digit
+
+
+def policy(name: str = "rizhao") -> Policy:
+    return load_policy(ROOT / "policy" / f"{name}.yaml")
+
+
+def journey_input(
+    pol: Policy | None = None, learner_id: str = "U-learner1", school_id: str = "S371100001"
+) -> JourneyInput:
+    pol = pol or policy()
+    return JourneyInput(
+        learner_id=learner_id,
+        applicant=Applicant("张三", "13800138000", VALID_ID, 35.42, 119.52),
+        school=SchoolSnapshot(
+            id=school_id,
+            name="日照安达驾驶培训学校",
+            filing_no="RZJP2021001",
+            address="日照市东港区海曲中路88号",
+            phone="0633-8210001",
+            city_code=pol.city_code,
+            escrow_account=f"ESC-{school_id}",
+        ),
+        coach_id=f"{school_id}-K1",
+        coach_name="王建国",
+        vehicle_class="C1",
+        fees=FeeAnnex(
+            services_fen=30000,
+            theory_fen=40000,
+            simulator_rates_fen=[6000, 7000, 8000],
+            field_rates_fen=[12000, 14000, 16000],
+            road_rates_fen=[13000, 15000, 17000],
+        ),
+        policy=pol,
+    )
+
+
+# services + theory + 16 field hours + 24 road hours at the normal rate
+C1_TUITION = 30000 + 40000 + 16 * 12000 + 24 * 13000
+
+
+async def until(
+    handle: WorkflowHandle, ready: Callable[[JourneyView], bool], seconds: float = 15.0
+) -> JourneyView:
+    """Polls the journey's query until `ready` holds (real time; no time is skipped)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        view = await handle.query(LearnerJourney.view)
+        if ready(view):
+            return view
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(
+                f"journey stuck at {view.state.stage}/{view.state.waiting_on}: "
+                f"{view.state.steps[-3:]}"
+            )
+        await asyncio.sleep(0.05)
+
+
+def data_path(name: str) -> Path:
+    return ROOT / "tests" / "data" / name

@@ -1,0 +1,85 @@
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.records import RecordActivities
+from core.db import make_engine, migrate
+from models.demo import load_demo_data
+from models.ledger import EntryKind, LedgerEntry
+from tests.workflows.fakes import FakeSubsystems
+from workflows.journey import LearnerJourney
+from workflows.journey_state import JourneyInput
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    task_queue: str
+    fakes: FakeSubsystems
+    engine: Engine
+    started: list[WorkflowHandle] = field(default_factory=list)
+
+    async def start(self, inp: JourneyInput) -> WorkflowHandle:
+        handle = await self.env.client.start_workflow(
+            LearnerJourney.run,
+            inp,
+            id=f"journey-{uuid.uuid4().hex[:12]}",
+            task_queue=self.task_queue,
+        )
+        self.started.append(handle)
+        return handle
+
+    async def terminate_running(self) -> None:
+        """A journey left running would wake with no worker and hold the shared server's clock."""
+        for handle in self.started:
+            desc = await handle.describe()
+            if desc.status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+
+    def ledger(self, journey_id: str) -> dict[str, int]:
+        """Totals per kind from the database ledger."""
+        totals = {k.value: 0 for k in EntryKind}
+        with Session(self.engine) as session:
+            for row in session.exec(
+                select(LedgerEntry).where(LedgerEntry.journey_id == journey_id)
+            ):
+                totals[row.kind.value] += row.amount_fen
+        return totals
+
+    def assert_ledger_matches_bank(self, journey_id: str, held: int) -> None:
+        """deposited = held + released + refunded, and the bank agrees entry by entry."""
+        t = self.ledger(journey_id)
+        assert t["deposit"] == held + t["release"] + t["refund"]
+        assert self.fakes.balances[journey_id] == [t["deposit"], t["release"], t["refund"]]
+
+
+@pytest.fixture
+async def harness(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Harness]:
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        load_demo_data(session)
+    fakes = FakeSubsystems()
+    records = RecordActivities(engine)
+    queue = f"test-{uuid.uuid4().hex}"
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[LearnerJourney],
+        activities=[*fakes.activities(), records.project_journey, records.post_ledger],
+        activity_executor=ThreadPoolExecutor(8),
+    ):
+        h = Harness(ts_env, queue, fakes, engine)
+        yield h
+        await h.terminate_running()
+    engine.dispose()

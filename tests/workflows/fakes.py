@@ -1,0 +1,122 @@
+"""Stand-in activities, registered under the real activity names, that remember what they did.
+
+The fake bank keeps its own balances per payer, so tests can compare them with the ledger.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from temporalio import activity
+
+from activities.bank import (
+    CancelOrder,
+    CancelOutcome,
+    CreateOrder,
+    IssuedInvoice,
+    IssueInvoice,
+    MoveHeldMoney,
+)
+from activities.health import BookHealthSlot
+from activities.http import business_rejection
+from activities.national import RegisterLearner, WithdrawLearner
+from workflows.documents_data import RenderContract, RenderInvoice
+
+
+@dataclass
+class FakeSubsystems:
+    reject_registration: str = ""  # a reason makes the national platform refuse
+    paid_before_cancel: set[str] = field(default_factory=set)  # orders the bank reports paid
+    bank_failures_left: int = 0  # release/refund fail (retryably) this many times first
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    orders: dict[str, int] = field(default_factory=dict)
+    # payer -> [deposited, released, refunded]
+    balances: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+    moved_keys: set[str] = field(default_factory=set)
+
+    def activities(self) -> list:  # type: ignore[type-arg]
+        return [
+            self.register_learner,
+            self.withdraw_learner,
+            self.book_and_pay,
+            self.create_order,
+            self.cancel_order,
+            self.release,
+            self.refund,
+            self.issue_invoice,
+            self.render_contract,
+            self.render_invoice,
+        ]
+
+    def bank_paid(self, order_id: str, payer: str) -> None:
+        """The bank's side of a successful payment (its callback is sent by the test)."""
+        self.balances[payer][0] += self.orders[order_id]
+
+    @activity.defn(name="national.register_learner")
+    async def register_learner(self, req: RegisterLearner) -> str:
+        self.calls.append(("register", req.request_id))
+        if self.reject_registration:
+            raise business_rejection(self.reject_registration)
+        return "3711000000000001"
+
+    @activity.defn(name="national.withdraw_learner")
+    async def withdraw_learner(self, req: WithdrawLearner) -> None:
+        self.calls.append(("withdraw", req.learner_no))
+
+    @activity.defn(name="health.book_and_pay")
+    async def book_and_pay(self, req: BookHealthSlot) -> None:
+        self.calls.append(("health", req.booking_id))
+
+    @activity.defn(name="bank.create_order")
+    async def create_order(self, req: CreateOrder) -> str:
+        self.orders[req.order_id] = req.amount_fen
+        self.calls.append(("order", req.order_id))
+        return f"http://bank.test/pay/{req.order_id}"
+
+    @activity.defn(name="bank.cancel_order")
+    async def cancel_order(self, req: CancelOrder) -> CancelOutcome:
+        self.calls.append(("cancel", req.order_id))
+        if req.order_id in self.paid_before_cancel:
+            return CancelOutcome(
+                False,
+                self.orders[req.order_id],
+                f"TXN-{req.order_id}",
+                datetime(2026, 11, 1, tzinfo=UTC),
+            )
+        return CancelOutcome(True)
+
+    def _move(self, req: MoveHeldMoney, column: int) -> str:
+        if self.bank_failures_left > 0:
+            self.bank_failures_left -= 1
+            raise RuntimeError("bank briefly unavailable")
+        if req.key not in self.moved_keys:
+            self.moved_keys.add(req.key)
+            self.balances[req.payer_ref][column] += req.amount_fen
+        return f"TXN-{req.key}"
+
+    @activity.defn(name="bank.release")
+    async def release(self, req: MoveHeldMoney) -> str:
+        return self._move(req, 1)
+
+    @activity.defn(name="bank.refund")
+    async def refund(self, req: MoveHeldMoney) -> str:
+        return self._move(req, 2)
+
+    @activity.defn(name="bank.issue_invoice")
+    async def issue_invoice(self, req: IssueInvoice) -> IssuedInvoice:
+        total = sum(line.amount_fen for line in req.items)
+        return IssuedInvoice(
+            "00000000000000000001",
+            "137112600001",
+            "12345678901234567890",
+            "2026-11-01T08:00:00+00:00",
+            total,
+        )
+
+    @activity.defn(name="documents.render_contract")
+    async def render_contract(self, req: RenderContract) -> str:
+        return "signed-sha" if req.signature_png_b64 else "preview-sha"
+
+    @activity.defn(name="documents.render_invoice")
+    async def render_invoice(self, req: RenderInvoice) -> str:
+        return "invoice-sha"
