@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
+    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -118,12 +119,12 @@ async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -
 def initial_search_attributes(inp: JourneyInput) -> TypedSearchAttributes:
     return TypedSearchAttributes(
         [
-            sa.STAGE.value_set("signup"),
-            sa.STATUS.value_set("active"),
-            sa.SCHOOL.value_set(inp.school.id),
-            sa.CITY.value_set(inp.school.city_code),
-            sa.VEHICLE_CLASS.value_set(inp.vehicle_class),
-            sa.WAITING_ON.value_set("platform"),
+            SearchAttributePair(sa.STAGE, "signup"),
+            SearchAttributePair(sa.STATUS, "active"),
+            SearchAttributePair(sa.SCHOOL, inp.school.id),
+            SearchAttributePair(sa.CITY, inp.school.city_code),
+            SearchAttributePair(sa.VEHICLE_CLASS, inp.vehicle_class),
+            SearchAttributePair(sa.WAITING_ON, "platform"),
         ]
     )
 

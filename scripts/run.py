@@ -33,8 +33,14 @@ def wait_for_port(port: int, what: str, seconds: float = 60) -> None:
 
 def launch(name: str, args: list[str], procs: list[tuple[str, subprocess.Popen]]) -> None:
     log = open(VAR / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     procs.append((name, proc))
 
 
@@ -62,25 +68,69 @@ def main() -> None:
     procs: list[tuple[str, subprocess.Popen]] = []
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        launch("temporal", [temporal, "server", "start-dev", "--ip", "127.0.0.1",
-                            "--port", "7233", "--ui-port", "8233", "--namespace", "default",
-                            "--db-filename", str(VAR / "temporal.db"), "--log-level", "warn",
-                            *server_flags()], procs)
-        launch("subsystems", [PY, "-m", "subsystems.runner", "--data-dir",
-                              str(VAR / "subsystems"), "--secret", settings.webhook_secret,
-                              "--health-auto-result-seconds", "5"], procs)
+        launch(
+            "temporal",
+            [
+                temporal,
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                "7233",
+                "--ui-port",
+                "8233",
+                "--namespace",
+                "default",
+                "--db-filename",
+                str(VAR / "temporal.db"),
+                "--log-level",
+                "warn",
+                *server_flags(),
+            ],
+            procs,
+        )
+        launch(
+            "subsystems",
+            [
+                PY,
+                "-m",
+                "subsystems.runner",
+                "--data-dir",
+                str(VAR / "subsystems"),
+                "--secret",
+                settings.webhook_secret,
+                "--health-auto-result-seconds",
+                "5",
+            ],
+            procs,
+        )
         wait_for_port(7233, "Temporal")
         launch("worker", [PY, "worker.py"], procs)
-        launch("api", [PY, "-m", "uvicorn", "api.main:app", "--factory", "--host", "127.0.0.1",
-                       "--port", "8000"], procs)
+        launch(
+            "api",
+            [
+                PY,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "8000",
+            ],
+            procs,
+        )
         for port, what in ((8233, "Temporal UI"), (8101, "simulators"), (8000, "API")):
             wait_for_port(port, what)
         print_banner()
         while True:
             for name, proc in procs:
                 if proc.poll() is not None:
-                    raise SystemExit(f"{name} exited with {proc.returncode}; "
-                                     f"see var/logs/{name}.log")
+                    raise SystemExit(
+                        f"{name} exited with {proc.returncode}; see var/logs/{name}.log"
+                    )
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nstopping…")

@@ -12,10 +12,19 @@ from models.ledger import LedgerEntry
 def projection(version: int, stage: str = "signup") -> JourneyProjection:
     now = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     return JourneyProjection(
-        workflow_id="journey-U-learner1-S371100001-C1", learner_id="U-learner1",
-        school_id="S371100001", city_code="371100", vehicle_class="C1",
-        coach_id="S371100001-K1", stage=stage, status="active", waiting_on="learner",
-        stage_entered_at=now, started_at=now, learner_no="", version=version,
+        workflow_id="journey-U-learner1-S371100001-C1",
+        learner_id="U-learner1",
+        school_id="S371100001",
+        city_code="371100",
+        vehicle_class="C1",
+        coach_id="S371100001-K1",
+        stage=stage,
+        status="active",
+        waiting_on="learner",
+        stage_entered_at=now,
+        started_at=now,
+        learner_no="",
+        version=version,
     )
 
 

@@ -1,0 +1,47 @@
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from core.config import Settings
+from models.demo import DEMO_PASSWORD
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    http: httpx.AsyncClient
+    settings: Settings
+
+    async def token(self, username: str) -> dict[str, str]:
+        r = await self.http.post(
+            "/api/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        data_dir=tmp_path / "var",
+        task_queue=f"api-{uuid.uuid4().hex}",
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
+    """The API in-process against the dev server (no worker: journeys start but do not move)."""
+    settings = test_settings(tmp_path)
+    app = create_app(settings, temporal=dev_env.client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            yield Api(app, http, settings)

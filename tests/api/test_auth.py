@@ -1,0 +1,51 @@
+"""Each role is refused outside its port (403) and outside its scope (404), and 401 without a
+valid token."""
+
+import pytest
+
+from tests.api.conftest import Api
+
+PORT_PROBES = {
+    "learner": "/api/learner/schools",
+    "school_staff": "/api/school/journeys",
+    "regulator": "/api/gov/journeys",
+    "ops": "/api/ops/stuck",
+}
+USERS = {"learner": "learner1", "school_staff": "school1", "regulator": "rizhao", "ops": "ops"}
+
+
+@pytest.mark.parametrize("path", PORT_PROBES.values())
+async def test_every_port_requires_a_token(api: Api, path: str) -> None:
+    assert (await api.http.get(path)).status_code == 401
+
+
+async def test_a_forged_token_is_refused(api: Api) -> None:
+    headers = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJVLW9wcyJ9.forged"}
+    assert (await api.http.get("/api/ops/stuck", headers=headers)).status_code == 401
+
+
+async def test_wrong_password_is_refused(api: Api) -> None:
+    r = await api.http.post("/api/auth/token", data={"username": "ops", "password": "nope"})
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize("role", USERS)
+async def test_each_role_is_refused_outside_its_port(api: Api, role: str) -> None:
+    headers = await api.token(USERS[role])
+    for port_role, path in PORT_PROBES.items():
+        status = (await api.http.get(path, headers=headers)).status_code
+        assert status == (200 if port_role == role else 403), (role, path, status)
+
+
+async def test_regulator_cannot_list_a_school_outside_its_region(api: Api) -> None:
+    headers = await api.token("fuzhou")
+    r = await api.http.get("/api/gov/journeys", params={"school_id": "S371100001"}, headers=headers)
+    assert r.status_code == 404
+
+
+async def test_someone_elses_journey_is_not_found(api: Api) -> None:
+    for user in ("learner2",):
+        r = await api.http.get(
+            "/api/learner/journeys/journey-U-learner1-S371100001-C1", headers=await api.token(user)
+        )
+        assert r.status_code == 404

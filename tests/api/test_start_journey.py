@@ -1,0 +1,59 @@
+"""Starting a journey: bad input is a 422 naming the field, and nothing starts."""
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.api.conftest import Api
+from tests.factories import VALID_ID
+
+GOOD = {
+    "school_id": "S371100001",
+    "coach_id": "S371100001-K1",
+    "vehicle_class": "C1",
+    "name": "张三",
+    "phone": "13800138000",
+    "id_number": VALID_ID,
+    "lat": 35.42,
+    "lon": 119.52,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id_number": "110105194912310021"}, "id_number"),  # wrong check digit
+        ({"id_number": "11010519491331002X"}, "id_number"),  # month 13
+        ({"phone": "12345"}, "phone"),
+        ({"school_id": "S999"}, "school_id"),
+        (
+            {"vehicle_class": "C2", "school_id": "S371100002", "coach_id": "S371100002-K1"},
+            "vehicle_class",
+        ),
+        ({"coach_id": "S371100001-K2", "vehicle_class": "C2"}, "coach_id"),  # K2 teaches C1 only
+        ({"coach_id": "S371100002-K1"}, "coach_id"),  # another school's coach
+        ({"lat": 123}, "lat"),
+    ],
+)
+async def test_bad_enrolment_is_refused_naming_the_field(
+    api: Api, dev_env: WorkflowEnvironment, change: dict, field: str
+) -> None:
+    headers = await api.token("learner1")
+    r = await api.http.post("/api/learner/journeys", json={**GOOD, **change}, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"][-1] == field
+    listed = [
+        wf async for wf in dev_env.client.list_workflows(f"TaskQueue = '{api.settings.task_queue}'")
+    ]
+    assert listed == []
+
+
+async def test_double_submit_starts_one_journey(api: Api, dev_env: WorkflowEnvironment) -> None:
+    headers = await api.token("learner2")
+    first = await api.http.post("/api/learner/journeys", json=GOOD, headers=headers)
+    second = await api.http.post("/api/learner/journeys", json=GOOD, headers=headers)
+    assert first.status_code == second.status_code == 201
+    wf_id = first.json()["workflow_id"]
+    assert second.json()["workflow_id"] == wf_id == "journey-U-learner2-S371100001-C1"
+    runs = [wf async for wf in dev_env.client.list_workflows(f"WorkflowId = '{wf_id}'")]
+    assert len(runs) == 1
+    await dev_env.client.get_workflow_handle(wf_id).terminate("test done")

@@ -1,0 +1,30 @@
+"""docker compose cannot run here, so keep docker-compose.yml honest by reading it."""
+
+import re
+
+import yaml
+
+from core.config import ROOT, Settings
+from workflows import search_attributes as sa
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_has_the_production_services() -> None:
+    assert set(COMPOSE["services"]) >= {"postgres", "temporal", "temporal-ui", "api", "worker"}
+    assert COMPOSE["services"]["postgres"]["image"].startswith("postgres:15")
+
+
+def test_platform_environment_names_are_real_settings() -> None:
+    known = {f"XUEJIA_{name.upper()}" for name in Settings.model_fields}
+    for service in ("api", "worker"):
+        env = COMPOSE["services"][service]["environment"]
+        assert set(env) <= known, set(env) - known
+        assert env["XUEJIA_DEMO_MODE"] == "false"
+        assert env["XUEJIA_DATABASE_URL"].startswith("postgresql+psycopg2://")
+
+
+def test_every_search_attribute_is_registered_in_the_cluster() -> None:
+    command = " ".join(COMPOSE["services"]["temporal-setup"]["command"])
+    registered = dict(re.findall(r"--name (\w+) --type (\w+)", command))
+    assert registered == {k.name: k.indexed_value_type.name.title() for k in sa.ALL}
