@@ -1,0 +1,116 @@
+"""End to end through the HTTP API against the dev server, the simulators and a real worker."""
+
+from pathlib import Path
+
+import httpx
+from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
+
+from core.db import engine_for
+from models.ledger import LedgerEntry
+from tests.e2e import Platform, enrol_to_payment, pay, platform
+
+
+def ledger_by_payer(p: Platform) -> dict[str, list[int]]:
+    """payer -> [deposited, released, refunded] from the platform's own ledger."""
+    totals: dict[str, list[int]] = {}
+    with Session(engine_for(p.settings.database_url)) as session:
+        for e in session.exec(select(LedgerEntry)):
+            row = totals.setdefault(e.journey_id, [0, 0, 0])
+            row[["deposit", "release", "refund"].index(e.kind.value)] += e.amount_fen
+    return totals
+
+
+async def bank_by_payer(p: Platform) -> dict[str, list[int]]:
+    r = await p.sim_http.get(f"{p.sims.urls['bank']}/reconciliation")
+    r.raise_for_status()
+    return {
+        row["payer_ref"]: [row["deposited"], row["released"], row["refunded"]] for row in r.json()
+    }
+
+
+async def test_happy_path_through_the_api(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    async with platform(dev_env, tmp_path) as p, p.worker():
+        wf_id, me = await enrol_to_payment(p)
+        r = await p.http.get(f"/api/learner/journeys/{wf_id}/contract.pdf", headers=me)
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        await pay(p, wf_id, me)
+        state = await p.until(wf_id, me, lambda s: s["stage"] == "theory")
+        assert state["learner_no"] and state["money"]["deposited_fen"] == state["tuition_fen"]
+        r = await p.http.get(f"/api/learner/journeys/{wf_id}/invoice.pdf", headers=me)
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        assert ledger_by_payer(p) == await bank_by_payer(p)
+
+        # Regulators see it by stage through visibility; only inside their region.
+        for regulator, expected in (("rizhao", [wf_id]), ("shandong", [wf_id]), ("fuzhou", [])):
+            r = await p.http.get(
+                "/api/gov/journeys", params={"stage": "theory"}, headers=await p.login(regulator)
+            )
+            found = [j["workflow_id"] for j in r.json() if j["workflow_id"] == wf_id]
+            assert found == expected, regulator
+        # The school sees its learner in the read model; another school does not.
+        r = await p.http.get("/api/school/journeys", headers=await p.login("school1"))
+        assert [j["stage"] for j in r.json() if j["workflow_id"] == wf_id] == ["theory"]
+        r = await p.http.get(f"/api/school/journeys/{wf_id}", headers=await p.login("school2"))
+        assert r.status_code == 404
+
+
+async def test_forged_webhook_is_refused(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    async with platform(dev_env, tmp_path) as p:
+        body = b'{"event":"payment.succeeded","order_id":"x","payer_ref":"y","amount_fen":1}'
+        r = await p.http.post(
+            "/api/webhooks/bank",
+            content=body,
+            headers={"X-Xuejia-Signature": "0" * 64, "X-Xuejia-Timestamp": "1700000000"},
+        )
+        assert r.status_code == 401
+
+
+async def test_ledger_matches_the_bank_through_faults_and_worker_restarts(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with platform(dev_env, tmp_path) as p:
+        bank = p.sims.urls["bank"]
+        async with p.worker():
+            journeys = [await enrol_to_payment(p, learner) for learner in ("learner1", "learner2")]
+            # The bank now fails a third of its calls and sends every callback three times.
+            r = await p.sim_http.put(
+                f"{bank}/_faults", json={"error_rate": 0.33, "seed": 7, "duplicate_callbacks": 2}
+            )
+            assert r.status_code == 200
+            for wf_id, me in journeys:
+                await _pay_through_errors(p, wf_id, me)
+        # The worker goes away while callbacks arrive and money moves; a new one takes over.
+        async with p.worker():
+            for wf_id, me in journeys:
+                await p.until(wf_id, me, lambda s: s["stage"] == "theory", seconds=60)
+            wf_id, me = journeys[0]
+            r = await p.http.post(
+                f"/api/learner/journeys/{wf_id}/withdraw", json={"reason": "搬家"}, headers=me
+            )
+            assert r.status_code == 200, r.text
+            await p.until(wf_id, me, lambda s: s["stage"] == "closed", seconds=60)
+        await p.sims.drain()
+        ledger, bank_rows = ledger_by_payer(p), await bank_by_payer(p)
+        assert ledger == bank_rows
+        (first, _), (second, _) = journeys
+        tuition = ledger[second][0]
+        assert ledger[first] == [tuition, 0, tuition]  # withdrawn: all of it came back
+        assert ledger[second] == [tuition, 0, 0]  # still held in escrow
+
+
+async def _pay_through_errors(p: Platform, wf_id: str, me: dict[str, str]) -> None:
+    """A person retries "pay" when the bank is briefly down; the retry is the same request."""
+    for _ in range(10):
+        r = await p.http.post(
+            f"/api/learner/journeys/{wf_id}/payment",
+            json={"channel": "wechat"},
+            headers={**me, "Idempotency-Key": f"pay-{wf_id}"},
+        )
+        if r.status_code == 200:
+            break
+        assert r.status_code in (409, 503), r.text
+    order_id = r.json()["state"]["orders"][-1]["order_id"]
+    async with httpx.AsyncClient() as sim:
+        r = await sim.post(f"{p.sims.urls['bank']}/_simulate/orders/{order_id}/pay")
+        assert r.status_code == 200, r.text
