@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: run test lint deps bench clean
+.PHONY: run test lint deps bench clean record-histories
 
 $(STAMP): pyproject.toml scripts/setup-system.sh
 	bash scripts/setup-system.sh
@@ -29,3 +29,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf var .venv
+
+# Re-record the journey histories that tests/workflows/test_replay.py replays.
+record-histories: $(STAMP)
+	rm -rf tests/data/histories
+	XUEJIA_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_journey_part1.py

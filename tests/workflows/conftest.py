@@ -1,3 +1,5 @@
+import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +21,8 @@ from tests.workflows.fakes import FakeSubsystems
 from workflows.journey import LearnerJourney
 from workflows.journey_state import JourneyInput
 
+HISTORIES = Path(__file__).parent.parent / "data" / "histories"
+
 
 @dataclass
 class Harness:
@@ -37,6 +41,17 @@ class Harness:
         )
         self.started.append(handle)
         return handle
+
+    async def keep_history(self, handle: WorkflowHandle, name: str) -> None:
+        """With XUEJIA_RECORD_HISTORIES=1 (`make record-histories`), saves the finished
+        journey's history for the replay tests; otherwise does nothing."""
+        if os.environ.get("XUEJIA_RECORD_HISTORIES") != "1":
+            return
+        history = await handle.fetch_history()
+        HISTORIES.mkdir(parents=True, exist_ok=True)
+        # Idempotency keys derive from the workflow id, so replay needs the original one.
+        record = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
+        (HISTORIES / f"{name}.json").write_text(json.dumps(record, ensure_ascii=False))
 
     async def terminate_running(self) -> None:
         """A journey left running would wake with no worker and hold the shared server's clock."""

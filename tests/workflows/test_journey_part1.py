@@ -81,6 +81,9 @@ async def test_happy_path_reaches_theory_with_tuition_in_escrow(harness: Harness
         "invoiced",
     ]
     harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("换城市"))
+    await handle.result()
+    await harness.keep_history(handle, "part1_paid_then_withdrawn")
 
 
 async def test_national_platform_refusal_ends_the_journey(harness: Harness) -> None:
@@ -153,6 +156,7 @@ async def test_signing_not_done_in_time_lapses_after_a_reminder(harness: Harness
     result = await handle.result()  # the server skips the 30 days
     assert result.status == "rejected" and "面签超时" in result.end_reason
     assert ("signing", "reminder") in [(s.step, s.outcome) for s in result.steps]
+    await harness.keep_history(handle, "part1_signing_lapsed")
 
 
 async def test_expired_health_result_forces_a_new_check(harness: Harness) -> None:
@@ -165,6 +169,9 @@ async def test_expired_health_result_forces_a_new_check(harness: Harness) -> Non
     assert ("health_check", "expired") in [(s.step, s.outcome) for s in view.state.steps]
     await pass_health(harness, handle)
     await until(handle, lambda v: v.state.stage == "contract")
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("体检太麻烦"))
+    await handle.result()
+    await harness.keep_history(handle, "part1_health_expired")
 
 
 async def test_unpaid_order_expires_and_can_be_reissued(harness: Harness) -> None:
@@ -179,6 +186,9 @@ async def test_unpaid_order_expires_and_can_be_reissued(harness: Harness) -> Non
     assert order_id.endswith(":pay-2")
     await until(handle, lambda v: v.state.stage == "theory")
     harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("不学了"))
+    await handle.result()
+    await harness.keep_history(handle, "part1_order_expired_and_reissued")
 
 
 async def test_order_paid_just_before_expiry_is_booked_not_cancelled(harness: Harness) -> None:
