@@ -132,7 +132,9 @@ class LearnerJourney:
     async def _contract(self) -> None:
         await self._enter(Stage.contract, WaitingOn.platform)
         self._s.tuition_fen = steps.tuition_fen(self._in)
-        self._s.contract.contract_no = f"HT{workflow.info().workflow_id[-12:]}"
+        # Unique per enrolment run: the same learner may enrol again after withdrawing.
+        run = workflow.info().run_id.replace("-", "")[:8].upper()
+        self._s.contract.contract_no = f"HT{workflow.now():%Y%m%d}{run}"
         self._s.contract.preview_sha256 = await steps.render_contract(self._in, self._s, None)
         await self._set_waiting(WaitingOn.learner)
         await self._wait(lambda: bool(self._s.contract.signed_sha256))
