@@ -25,8 +25,8 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated, Any, TypeVar
 
 import httpx
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
@@ -42,8 +42,16 @@ JSON = dict[str, Any]
 CALLBACK_ID_HEADER = "X-Xuejia-Callback-Id"
 
 
+CHINA_TZ = timezone(timedelta(hours=8))
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def china_time(value: datetime) -> datetime:
+    """`value` in China time; a naive value already is China time (as the people write it)."""
+    return value.replace(tzinfo=CHINA_TZ) if value.tzinfo is None else value.astimezone(CHINA_TZ)
 
 
 def reject(status_code: int, code: str, reason: str, **extra: Any) -> HTTPException:
@@ -314,12 +322,18 @@ class CallbackSender:
             return self._platform_url + url
         return url
 
-    def send(self, url: str, payload: JSON) -> str:
-        """Queue delivery (call after the transaction commits); returns the callback id."""
+    def send(
+        self, url: str, payload: JSON, *, extra_delay_ms: int = 0, extra_copies: int = 0
+    ) -> str:
+        """Queue delivery (call after the transaction commits); returns the callback id.
+
+        `extra_delay_ms` and `extra_copies` add a simulator's own faults (a timing terminal
+        uploading late or twice) to the common `callback_delay_ms` and `duplicate_callbacks`.
+        """
         callback_id = uuid.uuid4().hex
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        delay = self._faults.settings.callback_delay_ms / 1000
-        for copy in range(1 + self._faults.settings.duplicate_callbacks):
+        delay = (self._faults.settings.callback_delay_ms + extra_delay_ms) / 1000
+        for copy in range(1 + self._faults.settings.duplicate_callbacks + extra_copies):
             record = CallbackRecord(callback_id, copy, self.resolve(url), payload)
             self.records.append(record)
             self._background.spawn(self._deliver(record, body, delay))
@@ -476,3 +490,50 @@ def create_simulator_app(
 
 def self_url(sim: Simulator, request: Request) -> str:
     return (sim.options.public_url or str(request.base_url)).rstrip("/")
+
+
+# --------------------------------------------------------------------------------------------
+# A simulator's own settings (demo knobs and faults that only it has)
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def settings_of(model: type[SettingsT]) -> Callable[[Request], SettingsT]:
+    """A dependency returning the app's current settings, typed as `model`."""
+
+    def current(request: Request) -> SettingsT:
+        settings = request.app.state.sim_settings
+        if not isinstance(settings, model):
+            raise TypeError(f"app settings are {type(settings).__name__}, not {model.__name__}")
+        return settings
+
+    return current
+
+
+def install_settings(app: FastAPI, initial: BaseModel) -> None:
+    """Keep `initial` in `app.state.sim_settings` and serve it at GET/PUT `/_settings`.
+
+    PUT is a partial update like `/_faults`: only the fields sent change, an explicit null
+    clears an optional field, and the merged result is validated as a whole.
+    """
+    model = type(initial)
+    app.state.sim_settings = initial
+    router = APIRouter(tags=["simulator admin"])
+
+    @router.get("/_settings")
+    async def read_settings(request: Request) -> JSON:
+        current: BaseModel = request.app.state.sim_settings
+        return current.model_dump()
+
+    @router.put("/_settings")
+    async def update_settings(request: Request, changes: Annotated[dict[str, Any], Body()]) -> JSON:
+        current: BaseModel = request.app.state.sim_settings
+        try:
+            new = model.model_validate({**current.model_dump(), **changes})
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from exc
+        request.app.state.sim_settings = new
+        return new.model_dump()
+
+    app.include_router(router)

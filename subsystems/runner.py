@@ -18,10 +18,16 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from subsystems import bank, health, national
+from subsystems import bank, exam12123, health, national, timing
 from subsystems.common import SimOptions
 
-DEFAULT_PORTS: dict[str, int] = {"national": 8101, "health": 8102, "bank": 8103}
+DEFAULT_PORTS: dict[str, int] = {
+    "national": 8101,
+    "health": 8102,
+    "bank": 8103,
+    "timing": 8104,
+    "exam": 8105,
+}
 
 
 class EmbeddedServer(uvicorn.Server):
@@ -53,8 +59,9 @@ def build_apps(
     *,
     options: SimOptions | None = None,
     health_auto_result_seconds: float | None = None,
+    exam_auto_pass_seconds: float | None = None,
 ) -> dict[str, FastAPI]:
-    """The three apps; `data_dir=None` keeps their state in memory."""
+    """The five apps; `data_dir=None` keeps their state in memory."""
 
     def db(name: str) -> str:
         if data_dir is None:
@@ -68,6 +75,10 @@ def build_apps(
             db("health"), secret, options, auto_result_seconds=health_auto_result_seconds
         ),
         "bank": bank.create_app(db("bank"), secret, options),
+        "timing": timing.create_app(db("timing"), secret, options),
+        "exam": exam12123.create_app(
+            db("exam"), secret, options, auto_pass_seconds=exam_auto_pass_seconds
+        ),
     }
 
 
@@ -120,11 +131,16 @@ async def run_simulators(
     ports: Mapping[str, int] | None = None,
     options: SimOptions | None = None,
     health_auto_result_seconds: float | None = None,
+    exam_auto_pass_seconds: float | None = None,
     log_level: str = "warning",
 ) -> AsyncIterator[Simulators]:
-    """All three simulators over real HTTP; ports default to 0 (free ports) for tests."""
+    """All five simulators over real HTTP; ports default to 0 (free ports) for tests."""
     apps = build_apps(
-        data_dir, secret, options=options, health_auto_result_seconds=health_auto_result_seconds
+        data_dir,
+        secret,
+        options=options,
+        health_auto_result_seconds=health_auto_result_seconds,
+        exam_auto_pass_seconds=exam_auto_pass_seconds,
     )
     async with serve_apps(apps, host=host, ports=ports, log_level=log_level) as urls:
         yield Simulators(apps, urls)
@@ -139,6 +155,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name, port in DEFAULT_PORTS.items():
         p.add_argument(f"--{name}-port", type=int, default=port)
     p.add_argument("--health-auto-result-seconds", type=float, default=None)
+    p.add_argument("--exam-auto-pass-seconds", type=float, default=None)
     p.add_argument("--log-level", default="info")
     return p.parse_args(argv)
 
@@ -163,6 +180,7 @@ async def main_async(args: argparse.Namespace) -> None:
         ports=ports,
         options=SimOptions(platform_url=platform_url),
         health_auto_result_seconds=args.health_auto_result_seconds,
+        exam_auto_pass_seconds=args.exam_auto_pass_seconds,
         log_level=args.log_level,
     ) as sims:
         for name, url in sims.urls.items():

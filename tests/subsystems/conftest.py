@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from subsystems import bank, health, national
+from subsystems import bank, exam12123, health, national, timing
 from subsystems.common import SimOptions
 from tests.subsystems.helpers import SECRET, Receiver
 
@@ -53,6 +53,16 @@ def bank_app(tmp_path: Path, options: SimOptions) -> FastAPI:
 
 
 @pytest.fixture
+def timing_app(tmp_path: Path, options: SimOptions) -> FastAPI:
+    return timing.create_app(str(tmp_path / "timing.db"), SECRET, options)
+
+
+@pytest.fixture
+def exam_app(tmp_path: Path, options: SimOptions) -> FastAPI:
+    return exam12123.create_app(str(tmp_path / "exam.db"), SECRET, options)
+
+
+@pytest.fixture
 async def national_client(national_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for client in _client(national_app):
         yield client
@@ -67,4 +77,16 @@ async def health_client(health_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
 @pytest.fixture
 async def bank_client(bank_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for client in _client(bank_app):
+        yield client
+
+
+@pytest.fixture
+async def timing_client(timing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(timing_app):
+        yield client
+
+
+@pytest.fixture
+async def exam_client(exam_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(exam_app):
         yield client

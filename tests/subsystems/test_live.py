@@ -1,4 +1,4 @@
-"""All three simulators over real HTTP (uvicorn on free ports), as the runner serves them."""
+"""All five simulators over real HTTP (uvicorn on free ports), as the runner serves them."""
 
 import asyncio
 from pathlib import Path
@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from subsystems.common import SimOptions
-from subsystems.runner import run_simulators, serve_apps
+from subsystems.runner import DEFAULT_PORTS, parse_args, run_simulators, serve_apps
 from tests.subsystems.helpers import SECRET, Receiver, id_number
 
 
@@ -120,3 +120,117 @@ async def test_simulators_over_http(tmp_path: Path):
         await sims.drain()
         (result,) = receiver.payloads("health.result")
         assert result["booking_id"] == "b-1" and result["passed"] is True
+
+
+async def test_timing_and_exam_over_http(tmp_path: Path):
+    receiver = Receiver()
+    options = SimOptions(callback_retry_base_seconds=0.01)
+    async with (
+        serve_apps({"receiver": receiver.app}) as receiver_urls,
+        run_simulators(
+            tmp_path / "sims", SECRET, options=options, exam_auto_pass_seconds=0.05
+        ) as sims,
+        httpx.AsyncClient(timeout=5) as http,
+    ):
+        hook = receiver_urls["receiver"] + "/hook"
+        assert set(sims.urls) == {"national", "health", "bank", "timing", "exam"}
+        timing, exam, national = (sims.urls[n] for n in ("timing", "exam", "national"))
+
+        # File, train one lesson, and pass the record on to the national platform.
+        filings = {
+            "/learners": {"learner_no": "L1", "name": "赵六", "vehicle_class": "C1"},
+            "/coaches": {"coach_id": "c-1", "name": "刘"},
+            "/vehicles": {"vehicle_id": "v-1", "plate": "鲁L1234学"},
+        }
+        for path, body in filings.items():
+            r = await http.post(
+                f"{timing}{path}", json={"request_id": path, "school_id": "s-1", **body}
+            )
+            assert r.status_code == 201, r.text
+        r = await http.post(
+            f"{timing}/_simulate/sessions",
+            json={
+                "session_id": "s-1",
+                "learner_no": "L1",
+                "journey_ref": "j-1",
+                "coach_id": "c-1",
+                "vehicle_id": "v-1",
+                "subject": "field",
+                "mode": "practical",
+                "start": "2030-03-04T09:00:00+08:00",
+                "minutes": 50,
+                "invalid_minutes": 5,
+                "invalid_reason": "超出教学区域",
+                "callback_url": hook,
+            },
+        )
+        assert r.status_code == 201, r.text
+        await sims.drain()
+        (record,) = receiver.payloads("training.record")
+        assert record["valid_minutes"] == 45 and record["status"] == "partly_valid"
+
+        r = await http.post(
+            f"{national}/learners",
+            json={
+                "request_id": "req-1",
+                "school_id": "s-1",
+                "name": "赵六",
+                "id_number": id_number(9),
+                "phone": "13700000000",
+                "vehicle_class": "C1",
+            },
+        )
+        learner_no = r.json()["learner_no"]
+        r = await http.post(
+            f"{national}/training-records",
+            json={
+                "request_id": "tr-1",
+                "learner_no": learner_no,
+                "record_no": record["record_no"],
+                "subject": record["subject"],
+                "valid_minutes": record["valid_minutes"],
+            },
+        )
+        assert r.status_code == 201
+        hours = (await http.get(f"{national}/learners/{learner_no}/hours")).json()
+        assert hours["minutes"]["field"] == 45
+
+        # The runner's auto-pass setting: the booking passes on its own.
+        eligibility = {
+            "request_id": "e-1",
+            "learner_no": learner_no,
+            "journey_ref": "j-1",
+            "subject": 1,
+            "vehicle_class": "C1",
+            "school_id": "s-1",
+            "stage_report_id": "sr-1",
+        }
+        assert (await http.post(f"{exam}/eligibility", json=eligibility)).status_code == 201
+        r = await http.post(
+            f"{exam}/bookings",
+            json={
+                "booking_id": "b-1",
+                "learner_no": learner_no,
+                "subject": 1,
+                "exam_date": "2030-03-10",
+                "venue": "考场",
+                "callback_url": hook,
+            },
+        )
+        assert r.status_code == 201
+        await sims.drain()
+        (result,) = receiver.payloads("exam.result")
+        assert result["passed"] is True and result["permit_issued_at"] == "2030-03-10"
+        assert result["journey_ref"] == "j-1"
+
+
+def test_runner_flags():
+    assert DEFAULT_PORTS == {
+        "national": 8101,
+        "health": 8102,
+        "bank": 8103,
+        "timing": 8104,
+        "exam": 8105,
+    }
+    args = parse_args(["--timing-port", "9104", "--exam-auto-pass-seconds", "2.5"])
+    assert (args.timing_port, args.exam_port, args.exam_auto_pass_seconds) == (9104, 8105, 2.5)
