@@ -4,11 +4,11 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from activities.documents import DocumentActivities, DocumentStore
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.bank import BankActivities
+from activities.documents import DocumentActivities, DocumentStore
 from activities.health import HealthActivities
 from activities.http import SubsystemClient
 from activities.national import NationalActivities

@@ -2,9 +2,9 @@
 
 from urllib.parse import quote
 
-from activities.documents import DocumentStore
 from fastapi.responses import Response
 
+from activities.documents import DocumentStore
 from api.errors import not_found
 from core.config import Settings
 
