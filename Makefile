@@ -33,4 +33,5 @@ clean:
 # Re-record the journey histories that tests/workflows/test_replay.py replays.
 record-histories: $(STAMP)
 	rm -rf tests/data/histories
-	XUEJIA_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_journey_part1.py
+	XUEJIA_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_journey_part1.py \
+		tests/workflows/test_journey_part2.py

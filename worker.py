@@ -8,11 +8,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.bank import BankActivities
+from activities.bookings import BookingActivities
 from activities.documents import DocumentActivities, DocumentStore
+from activities.exam12123 import ExamActivities
 from activities.health import HealthActivities
 from activities.http import SubsystemClient
 from activities.national import NationalActivities
 from activities.records import RecordActivities
+from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from workflows.journey import LearnerJourney
@@ -27,13 +30,26 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         SubsystemClient("health", settings.health_url, timeout), f"{webhooks}/health"
     )
     bank = BankActivities(SubsystemClient("bank", settings.bank_url, timeout), f"{webhooks}/bank")
-    records = RecordActivities(engine_for(settings.database_url))
+    timing = TimingActivities(SubsystemClient("timing", settings.timing_url, timeout))
+    exam = ExamActivities(SubsystemClient("exam", settings.exam_url, timeout), f"{webhooks}/exam")
+    engine = engine_for(settings.database_url)
+    records = RecordActivities(engine)
+    bookings = BookingActivities(engine)
     documents = DocumentActivities(
         DocumentStore(settings.data_dir / "documents"), settings.font_path
     )
     return [
         national.register_learner,
         national.withdraw_learner,
+        national.upload_record,
+        national.graduate,
+        timing.file_parties,
+        exam.push_eligibility,
+        exam.book,
+        bookings.book,
+        bookings.cancel,
+        bookings.complete,
+        bookings.no_show,
         health.book_and_pay,
         bank.create_order,
         bank.cancel_order,
@@ -44,6 +60,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         records.post_ledger,
         documents.render_contract,
         documents.render_invoice,
+        documents.render_archive,
     ]
 
 

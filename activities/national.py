@@ -23,6 +23,23 @@ class WithdrawLearner:
     learner_no: str
 
 
+@dataclass
+class UploadRecord:
+    request_id: str
+    learner_no: str
+    record_no: str
+    subject: str
+    valid_minutes: int
+
+
+@dataclass
+class Graduate:
+    request_id: str
+    learner_no: str
+    certificate_no: str
+    graduated_at: str
+
+
 class NationalActivities:
     def __init__(self, client: SubsystemClient) -> None:
         self._client = client
@@ -38,3 +55,12 @@ class NationalActivities:
         await self._client.call(
             "POST", f"/learners/{req.learner_no}/withdraw", json={"request_id": req.request_id}
         )
+
+    @activity.defn(name="national.upload_record")
+    async def upload_record(self, req: UploadRecord) -> None:
+        """Reports a confirmed training record (学时) to the national platform."""
+        await self._client.call("POST", "/training-records", json=vars(req))
+
+    @activity.defn(name="national.graduate")
+    async def graduate(self, req: Graduate) -> None:
+        await self._client.call("POST", "/graduations", json=vars(req))

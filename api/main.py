@@ -4,16 +4,18 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.routes import auth, gov, learner, ops, school, webhooks
+from api.routes import auth, gov, learner, ops, school, slots, webhooks
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from models.demo import load_demo_data
+from models.demo_slots import load_demo_slots
 from policy.loader import load_policies
 
 log = logging.getLogger("xuejia.api")
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         if settings.demo_mode:
             with Session(engine_for(settings.database_url)) as session:
                 load_demo_data(session)
+                if settings.demo_slots:
+                    load_demo_slots(session, datetime.now(UTC))
         app.state.temporal = temporal or await connect_temporal(settings)
         yield
 
@@ -49,7 +53,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.state.settings = settings
     app.state.policies = load_policies(settings.policy_paths)
     app.state.temporal = temporal
-    for module in (auth, learner, school, gov, ops, webhooks):
+    for module in (auth, learner, school, slots, gov, ops, webhooks):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
 
     # Demo mode loads demo data and allows the demo secrets; production must set its own.
     demo_mode: bool = True
+    demo_slots: bool = True  # in demo mode, also publish a week of practical slots
     data_dir: Path = ROOT / "var"
 
     temporal_address: str = "127.0.0.1:7233"

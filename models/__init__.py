@@ -3,18 +3,30 @@
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry
 from models.registry import Coach, FeeSchedule, HealthCentre, School, TrainingGround, Vehicle
+from models.training import (
+    CoachLeave,
+    LearnerDayLoad,
+    ResourceHold,
+    SlotBooking,
+    TrainingSlot,
+)
 from models.users import Role, User
 
 __all__ = [
     "Coach",
+    "CoachLeave",
     "EntryKind",
     "FeeSchedule",
     "HealthCentre",
     "JourneyRecord",
+    "LearnerDayLoad",
     "LedgerEntry",
+    "ResourceHold",
     "Role",
     "School",
+    "SlotBooking",
     "TrainingGround",
+    "TrainingSlot",
     "User",
     "Vehicle",
 ]

@@ -5,7 +5,7 @@ from typing import Any
 
 import yaml
 
-from policy.model import Policy, ReleaseRule, SubjectHours, Timers
+from policy.model import ExamRules, Policy, ReleaseRule, SubjectHours, Timers, TrainingRules
 
 
 class PolicyError(ValueError):
@@ -23,6 +23,8 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         hours = {cls: SubjectHours(**spec) for cls, spec in _require(raw, "hours", "").items()}
         timers = Timers(**_require(raw, "timers", ""))
         release = ReleaseRule(**_require(raw, "release", ""))
+        training = TrainingRules(**raw.get("training", {}))
+        exams = ExamRules(**raw.get("exams", {}))
     except TypeError as exc:
         raise PolicyError(f"policy has a malformed section: {exc}") from exc
     if release.model not in ("per_hour", "staged"):
@@ -37,6 +39,8 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         hours=hours,
         timers=timers,
         release=release,
+        training=training,
+        exams=exams,
         version=str(raw.get("version", "1")),
     )
 

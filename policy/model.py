@@ -28,6 +28,35 @@ class Timers:
     signing_expiry: int  # 面签 not done by then: the enrolment lapses
     payment_expiry: int  # an unpaid order is cancelled after this
     stuck_after: int  # a journey waiting this long is flagged as stuck
+    followup_window: int = 30 * 86400  # 追评 allowed this long after graduation
+    stage_report_auto_approve: int = 0  # >0: a report not reviewed in this time is approved
+
+
+@dataclass
+class TrainingRules:
+    """Booking and counting rules for training (学时)."""
+
+    theory_daily_cap_hours: int = 4  # classroom/remote theory counted per day
+    practical_daily_cap_hours: int = 4  # field/road/simulator booked and counted per day
+    booking_horizon_days: int = 14  # slots bookable this far ahead
+    cancel_cutoff_hours: int = 24  # a later learner cancellation is "late"
+    late_cancel_fee_pct: int = 50  # of the booked session's cost, paid to the school
+    no_show_fee_pct: int = 100
+    # A school-side cancellation costs the learner nothing and credits this to them.
+    school_cancel_credit_fen: int = 0
+
+
+@dataclass
+class ExamRules:
+    """公安部令第162号 reference values; durations in seconds so a demo can shorten them."""
+
+    retake_wait: int = 10 * 86400  # after failing subject 2 or 3
+    max_bookings: int = 5  # per subject 2 / 3, per learning permit
+    permit_validity: int = 1095 * 86400  # 学习驾驶证明: 3 years
+    # Earliest booking after the permit was issued, per subject.
+    earliest_after_permit: dict[str, int] = field(
+        default_factory=lambda: {"field": 10 * 86400, "road": 30 * 86400, "safety": 30 * 86400}
+    )
 
 
 @dataclass
@@ -36,6 +65,8 @@ class ReleaseRule:
 
     model: str  # per_hour | staged
     enrolment_share_pct: int = 0  # released when payment lands
+    # per_hour: the fixed fees (services) are due at enrolment, theory on its stage, and each
+    # confirmed practical hour at its booked rate. staged: only the shares below.
     # released when each stage is approved: subject -> percent of tuition
     stage_share_pct: dict[str, int] = field(default_factory=dict)
     description: str = ""  # the contract sentence
@@ -49,4 +80,6 @@ class Policy:
     hours: dict[str, SubjectHours]  # vehicle class -> hours
     timers: Timers
     release: ReleaseRule
+    training: TrainingRules = field(default_factory=TrainingRules)
+    exams: ExamRules = field(default_factory=ExamRules)
     version: str = "1"

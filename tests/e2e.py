@@ -85,6 +85,8 @@ async def platform(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Pl
             task_queue=f"e2e-{uuid.uuid4().hex}",
             national_url=sims.urls["national"],
             health_url=sims.urls["health"],
+            timing_url=sims.urls["timing"],
+            exam_url=sims.urls["exam"],
             bank_url=sims.urls["bank"],
             subsystem_timeout_seconds=2.0,
         )

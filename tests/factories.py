@@ -39,19 +39,28 @@ def journey_input(
         coach_id=f"{school_id}-K1",
         coach_name="王建国",
         vehicle_class="C1",
-        fees=FeeAnnex(
-            services_fen=30000,
-            theory_fen=40000,
-            simulator_rates_fen=[6000, 7000, 8000],
-            field_rates_fen=[12000, 14000, 16000],
-            road_rates_fen=[13000, 15000, 17000],
-        ),
+        fees=demo_fees(school_id),
         policy=pol,
     )
 
 
+def demo_fees(school_id: str) -> FeeAnnex:
+    """The fee annex models/demo.py gives the school (its FeeSchedule prices the slots)."""
+    b = DEMO_FEE_BUMP[school_id]
+    return FeeAnnex(
+        services_fen=30000 + b,
+        theory_fen=40000 + b,
+        simulator_rates_fen=[6000, 7000, 8000],
+        field_rates_fen=[12000 + b, 14000 + b, 16000 + b],
+        road_rates_fen=[13000 + b, 15000 + b, 17000 + b],
+    )
+
+
+DEMO_FEE_BUMP = {"S371100001": 0, "S371100002": 1000, "S371100003": 2000, "S350100001": 3000}
+
 # services + theory + 16 field hours + 24 road hours at the normal rate
-C1_TUITION = 30000 + 40000 + 16 * 12000 + 24 * 13000
+SERVICES = 30000  # due at enrolment under the per-hour model
+C1_TUITION = SERVICES + 40000 + 16 * 12000 + 24 * 13000
 
 
 async def until(

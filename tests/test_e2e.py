@@ -94,9 +94,9 @@ async def test_ledger_matches_the_bank_through_faults_and_worker_restarts(
         ledger, bank_rows = ledger_by_payer(p), await bank_by_payer(p)
         assert ledger == bank_rows
         (first, _), (second, _) = journeys
-        tuition = ledger[second][0]
-        assert ledger[first] == [tuition, 0, tuition]  # withdrawn: all of it came back
-        assert ledger[second] == [tuition, 0, 0]  # still held in escrow
+        tuition, services = ledger[second][0], 30000  # services are due at enrolment
+        assert ledger[first] == [tuition, services, tuition - services]  # withdrawn
+        assert ledger[second] == [tuition, services, 0]  # the rest still held in escrow
 
 
 async def _pay_through_errors(p: Platform, wf_id: str, me: dict[str, str]) -> None:

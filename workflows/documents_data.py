@@ -1,4 +1,5 @@
-"""What goes into the contract and the e-invoice: plain dataclasses, stdlib only.
+"""What goes into the contract, the e-invoice and the graduation archive: plain dataclasses,
+stdlib only.
 
 Workflow code builds these and hands them to the document activities, so every field is a
 simple type Temporal's JSON converter carries. Money is in fen, dates are ISO strings.
@@ -105,8 +106,68 @@ class InvoiceData:
     channel: str = ""  # unionpay | alipay | wechat
 
 
+@dataclass
+class TrainingRecordLine:
+    """One training record (电子教学日志 entry) as it arrived from the timing platform."""
+
+    record_no: str  # 26 chars: terminal number + YYMMDD + daily sequence
+    subject: str  # theory | field | road | safety (科目一 / 二 / 三 / 四)
+    mode: str  # practical | classroom | simulator | remote
+    start: str  # ISO datetime
+    end: str  # ISO datetime
+    total_minutes: int
+    valid_minutes: int
+    invalid_minutes: int
+    invalid_reason: str  # "" when every minute is valid
+    coach_name: str
+    vehicle_plate: str  # "" for classroom, remote and simulator lessons without a car
+    status: str  # confirmed | disputed | pending (the learner's confirmation)
+    rate_fen: int  # the slot's price per hour (per 学时); 0 for theory
+    paid_fen: int  # released from escrow to the school for this record
+
+
+@dataclass
+class SubjectSummary:
+    subject: str  # theory | field | road | safety
+    required_hours: int  # 学时 required by the syllabus
+    counted_minutes: int  # valid minutes counted towards the requirement
+    confirmed_minutes: int  # of which the learner confirmed
+    exam_passed_on: str  # ISO date, "" when not passed (or no exam: 科目四 is part of 科目三's)
+    exam_attempts: int
+
+
+@dataclass
+class HealthCheckEntry:
+    centre_name: str
+    examined_on: str  # ISO date
+    result: str  # passed | failed (shown as 合格 / 不合格); any other text is shown as is
+
+
+@dataclass
+class ArchiveData:
+    """Everything in the learner's graduation archive (登记表, 教学日志, 培训记录, 结业证书)."""
+
+    learner: LearnerParty
+    learner_no: str  # 全国统一编号 (16 chars)
+    school: SchoolParty
+    vehicle_class: str
+    coach_name: str
+    enrolled_on: str  # ISO date
+    health_check: HealthCheckEntry
+    contract_no: str
+    contract_sha256: str  # the signed contract PDF as stored
+    tuition_fen: int  # paid into escrow
+    released_fen: int  # released to the school
+    refunded_fen: int  # returned to the learner
+    subjects: list[SubjectSummary]
+    records: list[TrainingRecordLine]  # in the order they happened
+    certificate_no: str
+    graduated_on: str  # ISO date
+    city_name: str
+
+
 # Activity inputs (activities/documents.py): each renders a PDF, stores it content-addressed,
-# and returns its sha256.
+# and returns its sha256 (the archive: four PDFs and their sha256s).
 
 
 @dataclass
@@ -119,3 +180,18 @@ class RenderContract:
 @dataclass
 class RenderInvoice:
     data: InvoiceData
+
+
+@dataclass
+class RenderArchive:
+    data: ArchiveData
+
+
+@dataclass
+class ArchiveDocuments:
+    """The sha256 of each archive PDF, stored under the kinds in DocumentActivities."""
+
+    registration_sha256: str  # 学员登记表
+    teaching_log_sha256: str  # 电子教学日志
+    training_records_sha256: str  # 培训记录
+    certificate_sha256: str  # 结业证书

@@ -1,13 +1,15 @@
 """LearnerJourney: one durable workflow per enrolment, its stages in the guideline's order.
 
-Learner and staff actions arrive as Updates (validated, answered at once); subsystem results
-arrive as Signals from the webhook endpoints. Every side effect is an activity whose
-idempotency key is derived from the workflow id, so retries and replays never repeat one.
+Learner, staff and regulator actions arrive as Updates (validated, answered at once);
+subsystem results arrive as Signals from the webhook endpoints. Every side effect is an
+activity whose idempotency key is derived from the workflow id, so retries and replays never
+repeat one. Long journeys continue as new, carrying their state.
 """
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 
 from temporalio import workflow
 
@@ -18,27 +20,44 @@ with workflow.unsafe.imports_passed_through():
     from activities.national import RegisterLearner, WithdrawLearner
     from activities.records import JourneyProjection
     from workflows.journey_state import (
+        TRAINING_STAGES,
+        BookExam,
         BookHealthCheck,
+        BookSlotRequest,
+        CancelBookingRequest,
         Channel,
+        CoachChange,
+        CoachChangeRequest,
         CreatePayment,
+        ExamResult,
+        FollowupReview,
         HealthCheck,
         HealthResult,
         JourneyInput,
         JourneyState,
         JourneyView,
+        NoShowReport,
         PaymentCallback,
         PaymentOrder,
+        RateStage,
+        RecordDecision,
+        Review,
+        SchoolCancelled,
         SignContract,
         StaffDecision,
         Stage,
+        StageReportAction,
         Status,
         StepOutcome,
+        TrainingRecord,
+        Transfer,
         WaitingOn,
         Withdraw,
     )
 
-from workflows import steps
+from workflows import exams, steps, training
 from workflows.money import MoneyMover
+from workflows.practice import Practice
 
 
 class JourneyEnded(Exception):
@@ -55,31 +74,48 @@ class LearnerJourney:
     @workflow.init
     def __init__(self, inp: JourneyInput) -> None:
         self._in = inp
-        self._s = JourneyState()
+        self._s = inp.resume or JourneyState(coach_id=inp.coach_id)
         self._lock = asyncio.Lock()
         self._pending_end: JourneyEnded | None = None
+        self._pending_transfer: JourneyInput | None = None
         self._projected_version = -1
         self._money = MoneyMover(inp, self._s)
+        self._practice = Practice(inp, self._s, self._money, self._record)
 
     # ---- the journey, read top to bottom -------------------------------------------------
 
     @workflow.run
     async def run(self, inp: JourneyInput) -> JourneyState:
-        self._s.stage_entered_at = workflow.now()
         try:
-            await self._sign_up()
-            await self._health_check()
-            await self._in_person_signing()
-            while self._health_expired():
-                self._record("health_check", "expired", "体检结果已过有效期，请重新体检")
+            if inp.resume is None:
+                self._s.stage_entered_at = workflow.now()
+                await self._sign_up()
                 await self._health_check()
-            await self._contract()
-            await self._payment()
-            await self._enter(Stage.theory, WaitingOn.learner)
-            # Part 2 of the journey (training, exams, graduation) continues from here.
-            await self._wait(lambda: False)
+                await self._in_person_signing()
+                while self._health_expired():
+                    self._record("health_check", "expired", "体检结果已过有效期，请重新体检")
+                    await self._health_check()
+                await self._contract()
+                await self._payment()
+                self._s.subjects = training.init_subjects(
+                    inp.policy, inp.vehicle_class, inp.carried
+                )
+                if inp.carried is not None and inp.carried.permit_issued_at is not None:
+                    self._s.permit_issued_at = inp.carried.permit_issued_at
+            for stage in TRAINING_STAGES[
+                TRAINING_STAGES.index(self._s.stage) if self._s.stage in TRAINING_STAGES else 0 :
+            ]:
+                if inp.resume is None or stage != self._s.stage:
+                    await self._enter(stage, WaitingOn.learner)
+                await self._train(stage.value)
+            await self._graduate()
+            await self._follow_up()
         except JourneyEnded as ended:
             await self._end(ended)
+        except _ContinueAsNew:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            self._s.runs += 1
+            workflow.continue_as_new(replace(self._in, resume=self._s))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._s
 
@@ -148,16 +184,86 @@ class LearnerJourney:
                     or self._s.money.deposited_fen >= self._s.tuition_fen
                 )
             )
-            order = self._pending_order()
-            if order is None:
-                continue
-            remaining = (order.expires_at - workflow.now()).total_seconds()
-            try:
-                await self._wait(lambda o=order: o.status != "pending", timeout=max(remaining, 1))
-            except TimeoutError:
-                await self._expire(order)
+            await self._await_pending_order()
         await self._money.on_enrolment()
         await self._issue_invoice()
+        await steps.file_with_timing(self._in, self._s)
+
+    async def _await_pending_order(self) -> None:
+        order = self._pending_order()
+        if order is None:
+            return
+        remaining = (order.expires_at - workflow.now()).total_seconds()
+        try:
+            await self._wait(lambda o=order: o.status != "pending", timeout=max(remaining, 1))
+        except TimeoutError:
+            await self._expire(order)
+
+    async def _train(self, subject: str) -> None:
+        """One subject: hours, then the stage report, then the exam (学时个个满，把住考试关)."""
+        p = self._s.subjects[subject]
+        while not p.exam.passed:
+            if not p.exam.eligible:
+                await self._set_waiting(WaitingOn.learner)
+                await self._wait(lambda: self._stage_hours_done(p))
+                await self._stage_report(subject)
+            # Booking and result may land in one activation: count results, not bookings.
+            sat = len(p.exam.results)
+            if not p.exam.booking_id:
+                await self._set_waiting(WaitingOn.learner)
+            await self._wait(lambda sat=sat: len(p.exam.results) > sat or p.exam.passed)
+            if exams.attempts_exhausted(self._s, self._in.policy, subject):
+                raise JourneyEnded(Status.failed, f"{subject} 考试预约次数用尽，学习驾驶证明作废")
+        self._record(subject, "passed", p.exam.passed_on)
+
+    def _stage_hours_done(self, p) -> bool:  # type: ignore[no-untyped-def]
+        if training.is_theory_like(p.subject):
+            return p.stage_confirmed
+        return training.hours_met(p)
+
+    async def _stage_report(self, subject: str) -> None:
+        """阶段报审: the school submits, the learner confirms, the regulator approves."""
+        p = self._s.subjects[subject]
+        report = p.report
+        while report.status != "approved":
+            await self._set_waiting(
+                WaitingOn.school if report.status in ("none", "rejected") else WaitingOn.learner
+            )
+            await self._wait(lambda: report.status == "confirmed")
+            await self._set_waiting(WaitingOn.regulator)
+            auto = self._in.policy.timers.stage_report_auto_approve
+            try:
+                await self._wait(lambda: report.status != "confirmed", timeout=auto or None)
+            except TimeoutError:
+                report.status, report.reviewed_by = "approved", "auto"
+                self._record(subject, "report_auto_approved")
+        await self._money.on_stage_approved(subject)
+        await steps.push_eligibility(self._in, self._s, subject)
+        p.exam.eligible = True
+        self._record(subject, "exam_open")
+
+    async def _graduate(self) -> None:
+        await self._enter(Stage.graduation, WaitingOn.platform)
+        run = workflow.info().run_id.replace("-", "")[:8].upper()
+        self._s.certificate_no = f"JY{workflow.now():%Y%m%d}{run}"
+        async with self._lock:
+            await self._cancel_open_bookings("结业")
+            await self._money.settle("graduation")
+        self._s.archive = await steps.render_archive(self._in, self._s)
+        await steps.report_graduation(self._in, self._s)
+        self._record("graduation", "graduated", self._s.certificate_no)
+
+    async def _follow_up(self) -> None:
+        await self._enter(Stage.followup, WaitingOn.learner)
+        try:
+            await self._wait(
+                lambda: self._s.followup_review is not None,
+                timeout=self._in.policy.timers.followup_window,
+            )
+        except TimeoutError:
+            self._record("followup", "window_closed")
+        self._s.status = Status.completed
+        await self._enter(Stage.closed, WaitingOn.nobody)
 
     async def _expire(self, order: PaymentOrder) -> None:
         """Cancels an unpaid order; if the bank says it was paid after all, books that."""
@@ -191,18 +297,39 @@ class LearnerJourney:
         for order in self._s.orders:
             await self._expire(order)
         async with self._lock:
-            await self._money.refund_all_held(
-                "withdrawal" if ended.status == Status.withdrawn else "journey_ended"
+            await self._cancel_open_bookings(
+                "退学" if ended.status != Status.transferred else "转校"
             )
+            await self._money.settle(ended.status.value)
         if self._s.learner_no:
             await steps.call(
                 "national.withdraw_learner",
                 WithdrawLearner(self._key("withdraw"), self._s.learner_no),
             )
+        if ended.status == Status.transferred and self._pending_transfer is not None:
+            await self._start_new_school_journey(self._pending_transfer)
         self._record(self._s.stage.value, ended.status.value, ended.reason)
         await self._enter(Stage.closed, WaitingOn.nobody)
 
-    # ---- updates: learner and staff actions ------------------------------------------------
+    async def _start_new_school_journey(self, new: JourneyInput) -> None:
+        """转校: the new school's journey starts with the hours and passes carried over; it
+        outlives this one (the parent closes, the child goes on)."""
+        carried = training.carried_from(self._s, self._wf_id())
+        child_id = f"journey-{new.learner_id}-{new.school.id}-{new.vehicle_class}"
+        await workflow.start_child_workflow(
+            LearnerJourney.run,
+            replace(new, carried=carried),
+            id=child_id,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        self._s.transferred_to = child_id
+
+    async def _cancel_open_bookings(self, reason: str) -> None:
+        for booking in self._s.bookings:
+            if booking.status == "booked":
+                await self._practice.cancel(booking, "school", reason, free=True)
+
+    # ---- updates: learner, staff and regulator actions -------------------------------------
 
     @workflow.update
     async def book_health_check(self, req: BookHealthCheck) -> JourneyState:
@@ -271,16 +398,19 @@ class LearnerJourney:
     @workflow.update
     async def create_payment(self, req: CreatePayment) -> JourneyState:
         async with self._lock:
+            topup = self._s.stage != Stage.payment
+            amount = req.amount_fen if topup else self._s.tuition_fen - self._s.money.deposited_fen
             n = len(self._s.orders) + 1
             order_id = self._key(f"pay-{n}")
             pay_url = await self._money.create_order(
                 CreateOrder(
                     order_id=order_id,
                     account_id=self._in.school.escrow_account,
-                    payer_ref=workflow.info().workflow_id,
-                    amount_fen=self._s.tuition_fen - self._s.money.deposited_fen,
+                    payer_ref=self._wf_id(),
+                    amount_fen=amount,
                     channel=req.channel,
-                    description=f"{self._in.school.name} {self._in.vehicle_class} 培训费",
+                    description=f"{self._in.school.name} {self._in.vehicle_class} "
+                    + ("培训费充值" if topup else "培训费"),
                 )
             )
             expires = workflow.now() + timedelta(seconds=self._in.policy.timers.payment_expiry)
@@ -288,22 +418,28 @@ class LearnerJourney:
                 PaymentOrder(
                     order_id,
                     req.channel,
-                    self._s.tuition_fen - self._s.money.deposited_fen,
+                    amount,
                     pay_url,
                     expires,
+                    purpose="topup" if topup else "tuition",
                 )
             )
             self._record("payment", "order_created", order_id)
-            await self._set_waiting(WaitingOn.bank)
+            if not topup:
+                await self._set_waiting(WaitingOn.bank)
             return self._s
 
     @create_payment.validator
     def _validate_payment(self, req: CreatePayment) -> None:
-        self._require_stage(Stage.payment)
+        if self._s.stage not in (Stage.payment, *TRAINING_STAGES):
+            self._require_stage(Stage.payment)
+        self._require_active()
         if req.channel not in Channel.__members__:
             raise ValueError(f"channel must be one of {', '.join(Channel.__members__)}")
         if self._pending_order() is not None:
             raise ValueError("已有待支付订单，请先完成支付或等待其过期")
+        if self._s.stage != Stage.payment and req.amount_fen <= 0:
+            raise ValueError("amount_fen must be positive for a top-up")
 
     @workflow.update
     async def withdraw(self, req: Withdraw) -> JourneyState:
@@ -313,12 +449,200 @@ class LearnerJourney:
 
     @withdraw.validator
     def _validate_withdraw(self, req: Withdraw) -> None:
-        if self._s.status != Status.active:
-            raise ValueError("旅程已结束")
-        if self._s.withdraw_requested:
-            raise ValueError("已申请退学")
+        self._require_active()
         if not req.reason.strip():
             raise ValueError("reason is required")
+
+    @workflow.update
+    async def transfer(self, req: Transfer) -> JourneyState:
+        self._s.withdraw_requested = req.reason
+        self._pending_transfer = req.new_journey
+        self._fail_pending(JourneyEnded(Status.transferred, f"转校：{req.reason}"))
+        return self._s
+
+    @transfer.validator
+    def _validate_transfer(self, req: Transfer) -> None:
+        self._require_active()
+        if self._s.stage not in TRAINING_STAGES:
+            raise ValueError("缴费并开始培训后方可转校；此前请直接退学")
+        if req.new_journey.school.id == self._in.school.id:
+            raise ValueError("转入驾校不能与当前驾校相同")
+
+    # Training: theory confirmation, practical bookings, records, coach changes.
+
+    @workflow.update
+    async def confirm_theory(self, req: RateStage) -> JourneyState:
+        async with self._lock:
+            await self._practice.confirm_theory_stage(req)
+            return self._s
+
+    @confirm_theory.validator
+    def _validate_confirm_theory(self, req: RateStage) -> None:
+        self._require_stage(Stage(req.subject))
+        refusal = self._practice.theory_refusal(req)
+        if refusal:
+            raise ValueError(refusal)
+
+    @workflow.update
+    async def book_slot(self, req: BookSlotRequest) -> JourneyState:
+        async with self._lock:
+            await self._practice.book(req)
+            return self._s
+
+    @book_slot.validator
+    def _validate_book_slot(self, req: BookSlotRequest) -> None:
+        self._require_training()
+        if self._s.stage not in (Stage.field, Stage.road):
+            raise ValueError("当前阶段无需预约实操训练")
+
+    @workflow.update
+    async def cancel_booking(self, req: CancelBookingRequest) -> JourneyState:
+        async with self._lock:
+            booking = self._practice.booking(req.booking_id)
+            await self._practice.cancel(booking, "learner", req.reason or "学员取消")
+            return self._s
+
+    @cancel_booking.validator
+    def _validate_cancel_booking(self, req: CancelBookingRequest) -> None:
+        self._require_training()
+        booking = self._practice.find_booking(req.booking_id)
+        if booking is None or booking.status != "booked":
+            raise ValueError("no open booking with this booking_id")
+
+    @workflow.update
+    async def confirm_record(self, req: RecordDecision) -> JourneyState:
+        async with self._lock:
+            await self._practice.decide_record(req)
+            return self._s
+
+    @confirm_record.validator
+    def _validate_confirm_record(self, req: RecordDecision) -> None:
+        self._require_training()
+        refusal = self._practice.record_refusal(req)
+        if refusal:
+            raise ValueError(refusal)
+
+    @workflow.update
+    async def report_no_show(self, req: NoShowReport) -> JourneyState:
+        async with self._lock:
+            await self._practice.no_show(req)
+            return self._s
+
+    @report_no_show.validator
+    def _validate_no_show(self, req: NoShowReport) -> None:
+        self._require_training()
+        booking = self._practice.find_booking(req.booking_id)
+        if booking is None or booking.status != "booked":
+            raise ValueError("no open booking with this booking_id")
+        if booking.end > workflow.now():
+            raise ValueError("未到预约结束时间，不能登记缺席")
+
+    @workflow.update
+    async def request_coach_change(self, req: CoachChangeRequest) -> JourneyState:
+        self._s.coach_change = CoachChange(req.coach_id, req.coach_name, req.reason)
+        self._record("coach_change", "requested", req.coach_id)
+        return self._s
+
+    @request_coach_change.validator
+    def _validate_coach_change(self, req: CoachChangeRequest) -> None:
+        self._require_training()
+        if self._s.coach_change is not None and self._s.coach_change.status == "requested":
+            raise ValueError("已有待审批的更换教练申请")
+        if req.coach_id == self._s.coach_id:
+            raise ValueError("coach_id is already the learner's coach")
+
+    @workflow.update
+    async def decide_coach_change(self, decision: StageReportAction) -> JourneyState:
+        change = self._s.coach_change
+        assert change is not None
+        change.status = "approved" if decision.approve else "rejected"
+        change.decided_by = decision.actor_id
+        if decision.approve:
+            self._s.coach_id = change.coach_id
+        self._record("coach_change", change.status, decision.reason)
+        return self._s
+
+    @decide_coach_change.validator
+    def _validate_decide_coach(self, decision: StageReportAction) -> None:
+        self._require_training()
+        if self._s.coach_change is None or self._s.coach_change.status != "requested":
+            raise ValueError("no coach change is waiting for a decision")
+        if not decision.approve and not decision.reason.strip():
+            raise ValueError("reason is required when rejecting")
+
+    # Stage report (阶段报审) and exams.
+
+    @workflow.update
+    async def stage_report(self, action: StageReportAction) -> JourneyState:
+        """One Update for the report's three hands; the validator checks whose turn it is."""
+        report = self._s.subjects[action.subject].report
+        turn = REPORT_TURNS[report.status]
+        if turn == "submit":
+            report.status, report.submitted_by = "submitted", action.actor_id
+            report.submitted_at, report.reason = workflow.now(), ""
+        elif turn == "confirm":
+            report.status = "confirmed"
+        else:
+            report.status = "approved" if action.approve else "rejected"
+            report.reviewed_by, report.reason = action.actor_id, action.reason
+        self._record(action.subject, f"report_{report.status}", action.reason)
+        return self._s
+
+    @stage_report.validator
+    def _validate_stage_report(self, action: StageReportAction) -> None:
+        self._require_training()
+        if action.subject != self._s.stage.value:
+            raise ValueError(f"subject must be the current stage ({self._s.stage.value})")
+        p = self._s.subjects[action.subject]
+        if not self._stage_hours_done(p):
+            raise ValueError("学时未满，不能报审")
+        if p.report.status == "approved":
+            raise ValueError("阶段报审已通过")
+        turn = REPORT_TURNS[p.report.status]
+        if action.role != REPORT_ROLES[turn]:
+            raise ValueError(f"阶段报审当前等待{REPORT_WHO[turn]}处理")
+        if not action.approve and not action.reason.strip():
+            raise ValueError("reason is required when rejecting")
+
+    @workflow.update
+    async def book_exam(self, req: BookExam) -> JourneyState:
+        async with self._lock:
+            await steps.book_exam(self._in, self._s, req)
+            self._record(req.subject, "exam_booked", req.exam_date)
+            await self._set_waiting(WaitingOn.exam_centre)
+            return self._s
+
+    @book_exam.validator
+    def _validate_book_exam(self, req: BookExam) -> None:
+        self._require_training()
+        if req.subject != self._s.stage.value:
+            raise ValueError(f"subject must be the current stage ({self._s.stage.value})")
+        try:
+            exam_date = date.fromisoformat(req.exam_date)
+        except ValueError as exc:
+            raise ValueError("exam_date must be an ISO date") from exc
+        refusal = exams.booking_refusal(
+            self._s, self._in.policy, req.subject, exam_date, workflow.now()
+        )
+        if refusal:
+            raise ValueError(refusal)
+
+    @workflow.update
+    async def add_followup_review(self, req: FollowupReview) -> JourneyState:
+        self._s.followup_review = Review(
+            req.school_stars, req.coach_stars, req.comment, workflow.now()
+        )
+        self._record("followup", "reviewed", req.comment[:50])
+        return self._s
+
+    @add_followup_review.validator
+    def _validate_followup(self, req: FollowupReview) -> None:
+        self._require_stage(Stage.followup)
+        if self._s.followup_review is not None:
+            raise ValueError("已追评")
+        for stars in (req.school_stars, req.coach_stars):
+            if not 1 <= stars <= 5:
+                raise ValueError("stars must be between 1 and 5")
 
     # ---- signals: subsystem callbacks (duplicates are harmless) ------------------------------
 
@@ -343,32 +667,76 @@ class LearnerJourney:
         await self._money.deposit(cb)
         self._record("payment", "paid", f"{cb.order_id} {cb.amount_fen}")
         # Paid twice, or after the journey moved on or ended: the surplus goes straight back.
-        collecting = self._s.stage == Stage.payment and self._s.status == Status.active
-        await self._money.refund_surplus(cb, still_collecting=collecting)
+        if self._s.status != Status.active or order.purpose == "tuition":
+            collecting = self._s.stage == Stage.payment and self._s.status == Status.active
+            await self._money.refund_surplus(cb, still_collecting=collecting)
+
+    @workflow.signal
+    async def training_record(self, rec: TrainingRecord) -> None:
+        async with self._lock:
+            if self._s.status == Status.active and self._s.subjects:
+                await self._practice.add_record(rec)
+
+    @workflow.signal
+    async def school_cancelled(self, req: SchoolCancelled) -> None:
+        async with self._lock:
+            booking = self._practice.find_booking(req.booking_id)
+            if booking is not None and booking.status == "booked":
+                await self._practice.cancel(booking, "school", req.reason)
+
+    @workflow.signal
+    async def exam_result(self, result: ExamResult) -> None:
+        subject = exams.subject_of(result.subject)
+        p = self._s.subjects.get(subject)
+        if p is None or result.booking_id != p.exam.booking_id:
+            return
+        p.exam.booking_id = ""
+        p.exam.results.append(
+            f"{result.exam_date} {'pass' if result.passed else 'fail'} "
+            f"{'/'.join(map(str, result.scores))}"
+        )
+        if result.passed:
+            p.exam.passed, p.exam.passed_on = True, result.exam_date
+            if result.permit_issued_at and self._s.permit_issued_at is None:
+                self._s.permit_issued_at = training.start_of_china_day(result.permit_issued_at)
+        else:
+            p.exam.last_failed_on = result.exam_date
+        self._record(subject, "exam_passed" if result.passed else "exam_failed", result.exam_date)
 
     # ---- queries ------------------------------------------------------------------------------
 
     @workflow.query
     def view(self) -> JourneyView:
         return JourneyView(
-            workflow_id=workflow.info().workflow_id,
+            workflow_id=self._wf_id(),
             learner_id=self._in.learner_id,
             school_id=self._in.school.id,
             city_code=self._in.school.city_code,
             vehicle_class=self._in.vehicle_class,
-            coach_id=self._in.coach_id,
+            coach_id=self._s.coach_id or self._in.coach_id,
             state=self._s,
         )
 
     # ---- plumbing ----------------------------------------------------------------------------
 
-    def _key(self, what: str) -> str:
-        return f"{workflow.info().workflow_id}:{what}"
+    def _wf_id(self) -> str:
+        return workflow.info().workflow_id
 
-    def _require_stage(self, stage: Stage) -> None:
+    def _key(self, what: str) -> str:
+        return f"{self._wf_id()}:{what}"
+
+    def _require_active(self) -> None:
         if self._s.status != Status.active or self._s.withdraw_requested:
             raise ValueError("旅程已结束")
+
+    def _require_stage(self, stage: Stage) -> None:
+        self._require_active()
         if self._s.stage != stage:
+            raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
+
+    def _require_training(self) -> None:
+        self._require_active()
+        if self._s.stage not in TRAINING_STAGES:
             raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
 
     def _record(self, step: str, outcome: str, detail: str = "") -> None:
@@ -387,21 +755,51 @@ class LearnerJourney:
         timeout: float | None = None,
         on_timeout: Callable[[], None] | None = None,
     ) -> None:
-        """Waits for `done`, leaving the stage sequence at once if the journey is ended.
+        """Waits for `done`, leaving the stage sequence at once if the journey is ended, and
+        ending it when the learning permit runs out.
 
         With `on_timeout`, a time-out calls it and returns; without, it raises TimeoutError.
         """
-        try:
-            await workflow.wait_condition(
-                lambda: done() or self._pending_end is not None, timeout=timeout
-            )
-        except TimeoutError:
-            if on_timeout is None:
-                raise
-            on_timeout()
+        while True:
+            permit_left = self._permit_seconds_left()
+            limit = timeout if permit_left is None else min(timeout or permit_left, permit_left)
+            try:
+                await workflow.wait_condition(
+                    lambda: done() or self._pending_end is not None or self._history_full(),
+                    timeout=limit,
+                )
+            except TimeoutError:
+                left = self._permit_seconds_left()
+                # Timers fire to the millisecond: within a second of expiry is expiry.
+                if left is not None and left < 1:
+                    raise JourneyEnded(
+                        Status.failed, "学习驾驶证明已过有效期，未完成的科目作废"
+                    ) from None
+                if timeout is None or limit != timeout:
+                    continue
+                if on_timeout is None:
+                    raise
+                on_timeout()
+            break
         if self._pending_end is not None:
             raise self._pending_end
+        if self._history_full() and not done():
+            raise _ContinueAsNew
         await self._project()
+
+    def _permit_seconds_left(self) -> float | None:
+        if self._s.stage not in TRAINING_STAGES:
+            return None
+        expires = exams.permit_expires(self._s, self._in.policy)
+        if expires is None:
+            return None
+        return max((expires - workflow.now()).total_seconds(), 0)
+
+    def _history_full(self) -> bool:
+        return (
+            self._s.stage in TRAINING_STAGES
+            and workflow.info().get_current_history_length() > self._in.history_limit
+        )
 
     def _health_expired(self) -> bool:
         examined = self._s.health.examined_at
@@ -416,8 +814,9 @@ class LearnerJourney:
         await self._project()
 
     async def _set_waiting(self, waiting_on: WaitingOn) -> None:
-        self._s.waiting_on = waiting_on
-        self._s.version += 1
+        if self._s.waiting_on != waiting_on:
+            self._s.waiting_on = waiting_on
+            self._s.version += 1
         await self._project()
 
     async def _project(self) -> None:
@@ -440,12 +839,12 @@ class LearnerJourney:
         await steps.call(
             "records.project_journey",
             JourneyProjection(
-                workflow_id=workflow.info().workflow_id,
+                workflow_id=self._wf_id(),
                 learner_id=self._in.learner_id,
                 school_id=self._in.school.id,
                 city_code=self._in.school.city_code,
                 vehicle_class=self._in.vehicle_class,
-                coach_id=self._in.coach_id,
+                coach_id=s.coach_id or self._in.coach_id,
                 stage=s.stage.value,
                 status=s.status.value,
                 waiting_on=s.waiting_on.value,
@@ -455,3 +854,18 @@ class LearnerJourney:
                 version=s.version,
             ),
         )
+
+
+class _ContinueAsNew(Exception):
+    """The history is long: leave the run at a safe point and continue as new."""
+
+
+# Whose turn it is on a stage report, by its status, and which role takes it.
+REPORT_TURNS = {
+    "none": "submit",
+    "rejected": "submit",
+    "submitted": "confirm",
+    "confirmed": "review",
+}
+REPORT_ROLES = {"submit": "school_staff", "confirm": "learner", "review": "regulator"}
+REPORT_WHO = {"submit": "驾校提交", "confirm": "学员确认", "review": "监管部门审核"}

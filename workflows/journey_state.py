@@ -18,8 +18,26 @@ class Stage(StrEnum):
     signing = "signing"  # 面签
     contract = "contract"  # 签订合同
     payment = "payment"  # 缴费
-    theory = "theory"  # 科目一 (part 2 of the journey)
+    theory = "theory"  # 科目一 道路交通安全法律法规
+    field = "field"  # 科目二 场地驾驶
+    road = "road"  # 科目三 道路驾驶
+    safety = "safety"  # 科目三 安全文明驾驶常识 (科目四)
+    graduation = "graduation"  # 结业
+    followup = "followup"  # 追评
     closed = "closed"  # 结束
+
+
+class Subject(StrEnum):
+    theory = "theory"
+    field = "field"
+    road = "road"
+    safety = "safety"
+
+
+# The training stages in order, and each one's 12123 exam subject number.
+TRAINING_STAGES = (Stage.theory, Stage.field, Stage.road, Stage.safety)
+EXAM_SUBJECT = {Subject.theory: 1, Subject.field: 2, Subject.road: 3, Subject.safety: 4}
+THEORY_LIKE = (Subject.theory, Subject.safety)  # classroom/remote, not booked
 
 
 class Status(StrEnum):
@@ -27,7 +45,8 @@ class Status(StrEnum):
     completed = "completed"
     withdrawn = "withdrawn"  # 退学
     rejected = "rejected"  # a step was refused; the enrolment ends
-    failed = "failed"  # e.g. health check failed
+    failed = "failed"  # e.g. health check failed, exam attempts used up, permit expired
+    transferred = "transferred"  # 转校: continues as a new journey at another school
 
 
 class WaitingOn(StrEnum):
@@ -37,6 +56,7 @@ class WaitingOn(StrEnum):
     health_centre = "health_centre"
     bank = "bank"
     regulator = "regulator"
+    exam_centre = "exam_centre"  # 12123: the exam is booked, its result awaited
     nobody = "nobody"
 
 
@@ -69,6 +89,16 @@ class SchoolSnapshot:
 
 
 @dataclass
+class CarriedHours:
+    """Confirmed training carried over from a previous school (转校)."""
+
+    from_journey: str
+    confirmed_minutes: dict[str, int] = field(default_factory=dict)  # subject -> minutes
+    passed_subjects: list[str] = field(default_factory=list)
+    permit_issued_at: datetime | None = None
+
+
+@dataclass
 class JourneyInput:
     learner_id: str
     applicant: Applicant
@@ -78,6 +108,11 @@ class JourneyInput:
     vehicle_class: str
     fees: FeeAnnex
     policy: Policy
+    carried: CarriedHours | None = None
+    # Set only by continue-as-new: the state to go on from.
+    resume: "JourneyState | None" = None
+    # Continue as new past this many history events (Temporal suggests it at 4,096).
+    history_limit: int = 4000
 
 
 @dataclass
@@ -116,6 +151,7 @@ class PaymentOrder:
     pay_url: str
     expires_at: datetime
     status: str = "pending"  # pending | paid | expired
+    purpose: str = "tuition"  # tuition | topup
 
 
 @dataclass
@@ -125,6 +161,7 @@ class Money:
     deposited_fen: int = 0
     released_fen: int = 0
     refunded_fen: int = 0
+    moves: int = 0  # bank instructions so far: part of each new instruction's key
 
     @property
     def held_fen(self) -> int:
@@ -150,6 +187,129 @@ class JourneyState:
     invoice_no: str = ""
     withdraw_requested: str = ""  # the reason, once asked
     version: int = 0  # bumps on every change; orders read-model writes
+    # Part 2: training, exams, graduation.
+    coach_id: str = ""  # the current coach (a change of coach replaces it)
+    coach_change: "CoachChange | None" = None
+    subjects: dict[str, "SubjectProgress"] = field(default_factory=dict)
+    records: list["RecordEntry"] = field(default_factory=list)
+    bookings: list["Booking"] = field(default_factory=list)
+    permit_issued_at: datetime | None = None  # 学习驾驶证明
+    due: "SchoolDue" = field(default_factory=lambda: SchoolDue())
+    credit_fen: int = 0  # school-side cancellation credits, deducted from what is due
+    certificate_no: str = ""
+    archive: dict[str, str] = field(default_factory=dict)  # document -> sha256
+    followup_review: "Review | None" = None
+    transferred_to: str = ""
+    runs: int = 1  # continue-as-new count
+
+
+@dataclass
+class Review:
+    school_stars: int
+    coach_stars: int
+    comment: str
+    at: datetime
+
+
+@dataclass
+class StageReport:
+    """阶段报审: school submits, learner confirms, regulator approves (or the policy does)."""
+
+    status: str = "none"  # none | submitted | confirmed | approved | rejected
+    submitted_by: str = ""
+    reviewed_by: str = ""
+    reason: str = ""
+    submitted_at: datetime | None = None
+
+
+@dataclass
+class ExamState:
+    eligible: bool = False
+    bookings: int = 0  # bookings used under the current permit
+    booking_id: str = ""
+    exam_date: str = ""  # ISO date of the open booking
+    passed: bool = False
+    passed_on: str = ""
+    last_failed_on: str = ""
+    results: list[str] = field(default_factory=list)  # "2026-12-01 fail 76/78"
+
+
+@dataclass
+class SubjectProgress:
+    subject: str
+    required_minutes: int
+    classroom_min_minutes: int = 0
+    counted_minutes: int = 0  # valid minutes that count (caps applied)
+    classroom_minutes: int = 0
+    remote_minutes: int = 0
+    confirmed_minutes: int = 0  # counted and confirmed by the learner
+    carried_minutes: int = 0  # from a previous school
+    stage_confirmed: bool = False  # theory: the learner confirmed the whole stage
+    rating: Review | None = None
+    report: StageReport = field(default_factory=StageReport)
+    exam: ExamState = field(default_factory=ExamState)
+
+
+@dataclass
+class RecordEntry:
+    """One training record as the journey counts it."""
+
+    record_no: str
+    session_id: str
+    subject: str
+    mode: str
+    day: str  # China date, for the daily cap
+    start: datetime
+    end: datetime
+    valid_minutes: int  # as the timing platform judged them
+    counted_minutes: int  # after the daily cap and the remote limit
+    invalid_minutes: int = 0
+    invalid_reason: str = ""
+    rate_fen: int = 0  # per hour, from the booking (0 for theory)
+    status: str = "pending"  # pending | confirmed | disputed
+    dispute_reason: str = ""
+    paid_fen: int = 0
+
+
+@dataclass
+class Booking:
+    booking_id: str
+    slot_id: str
+    subject: str
+    kind: str
+    start: datetime
+    end: datetime
+    hours: int
+    rate_fen: int
+    rate_kind: str
+    coach_id: str
+    vehicle_id: str
+    status: str = "booked"  # booked | cancelled | completed | no_show
+    cancelled_by: str = ""
+    fee_fen: int = 0
+
+
+@dataclass
+class CoachChange:
+    coach_id: str
+    coach_name: str
+    reason: str
+    status: str = "requested"  # requested | approved | rejected
+    decided_by: str = ""
+
+
+@dataclass
+class SchoolDue:
+    """What the school has earned under the contract, whatever the release model."""
+
+    services_fen: int = 0
+    theory_fen: int = 0
+    practical_fen: int = 0  # confirmed hours at their booked rates
+    fees_fen: int = 0  # late cancellations and no-shows
+
+    @property
+    def total_fen(self) -> int:
+        return self.services_fen + self.theory_fen + self.practical_fen + self.fees_fen
 
 
 # Update and signal payloads: one dataclass each, so fields can be added safely.
@@ -185,6 +345,107 @@ class SignContract:
 @dataclass
 class CreatePayment:
     channel: str
+    amount_fen: int = 0  # a top-up during training; 0 means the tuition still owed
+
+
+@dataclass
+class TrainingRecord:
+    """A session's record from the timing platform (计时平台)."""
+
+    record_no: str
+    session_id: str
+    subject: str
+    mode: str
+    start: datetime
+    end: datetime
+    valid_minutes: int
+    invalid_minutes: int = 0
+    invalid_reason: str = ""
+
+
+@dataclass
+class RecordDecision:
+    record_no: str
+    dispute_reason: str = ""  # empty: confirm; else: dispute
+
+
+@dataclass
+class RateStage:
+    subject: str
+    school_stars: int
+    coach_stars: int
+    comment: str = ""
+
+
+@dataclass
+class BookSlotRequest:
+    slot_id: str
+
+
+@dataclass
+class CancelBookingRequest:
+    booking_id: str
+    reason: str = ""
+
+
+@dataclass
+class SchoolCancelled:
+    booking_id: str
+    reason: str
+
+
+@dataclass
+class NoShowReport:
+    booking_id: str
+    staff_id: str
+
+
+@dataclass
+class CoachChangeRequest:
+    coach_id: str
+    coach_name: str
+    reason: str
+
+
+@dataclass
+class StageReportAction:
+    subject: str
+    actor_id: str
+    approve: bool = True
+    reason: str = ""
+    role: str = ""  # the caller's role: whose turn it is is checked against it
+
+
+@dataclass
+class BookExam:
+    subject: str
+    exam_date: str  # ISO date
+    venue: str = "日照市机动车驾驶人考试中心"
+
+
+@dataclass
+class ExamResult:
+    booking_id: str
+    subject: int  # 1..4
+    exam_date: str
+    passed: bool
+    scores: list[int] = field(default_factory=list)
+    permit_issued_at: str | None = None  # ISO date, when subject 1 passes
+
+
+@dataclass
+class FollowupReview:
+    school_stars: int
+    coach_stars: int
+    comment: str
+
+
+@dataclass
+class Transfer:
+    """转校: the new school's enrolment, validated by the API like a new sign-up."""
+
+    reason: str
+    new_journey: JourneyInput
 
 
 @dataclass

@@ -9,6 +9,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.bank import CancelOrder, CancelOutcome, CreateOrder, MoveHeldMoney
     from activities.records import LedgerPosting
     from workflows.journey_state import JourneyInput, JourneyState, PaymentCallback
+    from workflows.training import unreleased_due_fen
 
 
 class MoneyMover:
@@ -29,14 +30,48 @@ class MoneyMover:
         await self._post(f"deposit:{cb.order_id}", "deposit", cb.amount_fen, cb.bank_txn_id)
         self._s.money.deposited_fen += cb.amount_fen
 
+    @property
+    def _per_hour(self) -> bool:
+        return self._in.policy.release.model == "per_hour"
+
     async def on_enrolment(self) -> None:
-        """Releases the policy's enrolment share (e.g. Fuzhou's 10%), once."""
+        """The fixed fees are due now under either model. Per hour: they are paid now;
+        staged: the policy's enrolment share is."""
+        self._s.due.services_fen = self._in.fees.services_fen
+        if self._per_hour:
+            await self.release_due("enrolment")
+            return
         share = self._in.policy.release.enrolment_share_pct
-        amount = self._s.tuition_fen * share // 100
-        if amount > 0:
-            await self.release("enrolment", amount, "报名缴费后按比例拨付")
+        await self.release("enrolment", self._s.tuition_fen * share // 100, "报名缴费后按比例拨付")
+
+    async def on_stage_approved(self, subject: str) -> None:
+        """Staged model: the subject's share once its stage report is approved."""
+        if self._per_hour:
+            return
+        share = self._in.policy.release.stage_share_pct.get(subject, 0)
+        await self.release(
+            f"stage-{subject}",
+            self._s.tuition_fen * share // 100,
+            f"{subject} 阶段报审通过后按比例拨付",
+        )
+
+    async def release_due(self, what: str) -> None:
+        """Per hour: pays the school what it has earned and not yet received."""
+        if self._per_hour:
+            amount = min(unreleased_due_fen(self._s), self._s.money.held_fen)
+            await self.release(f"{what}-{self._s.money.moves}", amount, "按合同拨付已确认的培训费")
+
+    async def settle(self, what: str) -> None:
+        """At the end (graduation, withdrawal, transfer): the school gets what it is due under
+        the contract, whatever the release model, and the learner gets back everything else."""
+        owed = min(unreleased_due_fen(self._s), self._s.money.held_fen)
+        await self.release(f"{what}-settle", owed, "结算：拨付已确认未拨付的培训费")
+        await self.refund_all_held(what)
 
     async def release(self, what: str, amount_fen: int, reason: str) -> None:
+        if amount_fen <= 0:
+            return
+        self._s.money.moves += 1
         key = self._key(f"release:{what}")
         txn = await call(
             "bank.release", self._instruction(key, amount_fen, reason), result_type=str
@@ -45,14 +80,16 @@ class MoneyMover:
         self._s.money.released_fen += amount_fen
 
     async def refund(self, what: str, amount_fen: int, reason: str) -> None:
+        if amount_fen <= 0:
+            return
+        self._s.money.moves += 1
         key = self._key(f"refund:{what}")
         txn = await call("bank.refund", self._instruction(key, amount_fen, reason), result_type=str)
         await self._post(f"refund:{what}", "refund", amount_fen, txn)
         self._s.money.refunded_fen += amount_fen
 
     async def refund_all_held(self, what: str) -> None:
-        if self._s.money.held_fen > 0:
-            await self.refund(what, self._s.money.held_fen, "退还未拨付的培训费")
+        await self.refund(what, self._s.money.held_fen, "退还未拨付的培训费")
 
     async def refund_surplus(self, cb: PaymentCallback, still_collecting: bool) -> None:
         """Pays back what a payment brought beyond the tuition: all of it once the journey has

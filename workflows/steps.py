@@ -10,19 +10,36 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import InvoiceLine, IssuedInvoice, IssueInvoice
+    from activities.bookings import BookedSlot
+    from activities.exam12123 import Eligibility, ExamBooking
     from activities.health import BookHealthSlot
     from activities.http import BUSINESS_REJECTION
+    from activities.national import Graduate
+    from activities.timing import FiledVehicle, FileParties
     from workflows.documents_data import (
+        ArchiveData,
+        ArchiveDocuments,
         ContractData,
+        HealthCheckEntry,
         HoursPlan,
         InvoiceData,
         InvoiceItem,
         LearnerParty,
+        RenderArchive,
         RenderContract,
         RenderInvoice,
         SchoolParty,
+        SubjectSummary,
+        TrainingRecordLine,
     )
-    from workflows.journey_state import BookHealthCheck, JourneyInput, JourneyState
+    from workflows.journey_state import (
+        EXAM_SUBJECT,
+        BookExam,
+        BookHealthCheck,
+        JourneyInput,
+        JourneyState,
+        Subject,
+    )
 
 T = TypeVar("T")
 
@@ -185,3 +202,152 @@ async def issue_invoice(inp: JourneyInput, s: JourneyState) -> tuple[str, str]:
         result_type=str,
     )
     return issued.invoice_no, sha
+
+
+async def file_with_timing(inp: JourneyInput, s: JourneyState) -> None:
+    """Files the learner and their coach with the timing platform before training starts."""
+    await call(
+        "timing.file_parties",
+        FileParties(
+            learner_no=s.learner_no,
+            school_id=inp.school.id,
+            name=inp.applicant.name,
+            vehicle_class=inp.vehicle_class,
+            coach_id=s.coach_id or inp.coach_id,
+            coach_name=inp.coach_name,
+        ),
+    )
+
+
+async def file_slot_with_timing(inp: JourneyInput, s: JourneyState, slot: BookedSlot) -> None:
+    """The booked session's coach and car must be filed for the terminal to record it."""
+    await call(
+        "timing.file_parties",
+        FileParties(
+            learner_no=s.learner_no,
+            school_id=inp.school.id,
+            name=inp.applicant.name,
+            vehicle_class=inp.vehicle_class,
+            coach_id=slot.coach_id,
+            coach_name=slot.coach_name,
+            vehicles=[FiledVehicle(slot.vehicle_id, slot.vehicle_plate)],
+        ),
+    )
+
+
+async def push_eligibility(inp: JourneyInput, s: JourneyState, subject: str) -> None:
+    await call(
+        "exam.push_eligibility",
+        Eligibility(
+            request_id=f"{workflow.info().workflow_id}:eligible-{subject}",
+            learner_no=s.learner_no,
+            journey_ref=workflow.info().workflow_id,
+            subject=EXAM_SUBJECT[Subject(subject)],
+            vehicle_class=inp.vehicle_class,
+            school_id=inp.school.id,
+            stage_report_id=f"{workflow.info().workflow_id}:{subject}",
+        ),
+    )
+
+
+async def book_exam(inp: JourneyInput, s: JourneyState, req: BookExam) -> None:
+    exam = s.subjects[req.subject].exam
+    booking_id = f"{workflow.info().workflow_id}:exam-{req.subject}-{len(exam.results) + 1}"
+    await call(
+        "exam.book",
+        ExamBooking(
+            booking_id=booking_id,
+            learner_no=s.learner_no,
+            subject=EXAM_SUBJECT[Subject(req.subject)],
+            exam_date=req.exam_date,
+            venue=req.venue,
+        ),
+        interactive=True,
+    )
+    exam.booking_id, exam.exam_date = booking_id, req.exam_date
+    exam.bookings += 1
+
+
+def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
+    subjects = [
+        SubjectSummary(
+            subject=p.subject,
+            required_hours=p.required_minutes // 60,
+            counted_minutes=p.counted_minutes + p.carried_minutes,
+            confirmed_minutes=p.confirmed_minutes + p.carried_minutes,
+            exam_passed_on=p.exam.passed_on,
+            exam_attempts=len(p.exam.results),
+        )
+        for p in s.subjects.values()
+    ]
+    records = [
+        TrainingRecordLine(
+            record_no=r.record_no,
+            subject=r.subject,
+            mode=r.mode,
+            start=r.start.isoformat(),
+            end=r.end.isoformat(),
+            total_minutes=r.valid_minutes + r.invalid_minutes,
+            valid_minutes=r.counted_minutes,
+            invalid_minutes=r.invalid_minutes,
+            invalid_reason=r.invalid_reason,
+            coach_name=inp.coach_name,
+            vehicle_plate="",
+            status=r.status,
+            rate_fen=r.rate_fen,
+            paid_fen=r.paid_fen,
+        )
+        for r in s.records
+    ]
+    health = s.health
+    return ArchiveData(
+        learner=LearnerParty(inp.applicant.name, inp.applicant.id_number, inp.applicant.phone),
+        learner_no=s.learner_no,
+        school=SchoolParty(
+            inp.school.name, inp.school.filing_no, inp.school.address, inp.school.phone
+        ),
+        vehicle_class=inp.vehicle_class,
+        coach_name=inp.coach_name,
+        enrolled_on=workflow.info().start_time.date().isoformat(),
+        health_check=HealthCheckEntry(
+            centre_name=health.centre_id,
+            examined_on=health.examined_at.date().isoformat() if health.examined_at else "",
+            result="passed" if health.passed else "failed",
+        ),
+        contract_no=s.contract.contract_no,
+        contract_sha256=s.contract.signed_sha256,
+        tuition_fen=s.tuition_fen,
+        released_fen=s.money.released_fen,
+        refunded_fen=s.money.refunded_fen,
+        subjects=subjects,
+        records=records,
+        certificate_no=s.certificate_no,
+        graduated_on=workflow.now().date().isoformat(),
+        city_name=inp.policy.city_name,
+    )
+
+
+async def render_archive(inp: JourneyInput, s: JourneyState) -> dict[str, str]:
+    docs: ArchiveDocuments = await call(
+        "documents.render_archive",
+        RenderArchive(archive_data(inp, s)),
+        result_type=ArchiveDocuments,
+    )
+    return {
+        "registration": docs.registration_sha256,
+        "teaching_log": docs.teaching_log_sha256,
+        "training_records": docs.training_records_sha256,
+        "certificate": docs.certificate_sha256,
+    }
+
+
+async def report_graduation(inp: JourneyInput, s: JourneyState) -> None:
+    await call(
+        "national.graduate",
+        Graduate(
+            request_id=f"{workflow.info().workflow_id}:graduate",
+            learner_no=s.learner_no,
+            certificate_no=s.certificate_no,
+            graduated_at=workflow.now().isoformat(),
+        ),
+    )

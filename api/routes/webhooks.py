@@ -15,7 +15,7 @@ from api.deps import SettingsDep, TemporalDep
 from api.errors import temporal_errors
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from workflows.journey import LearnerJourney
-from workflows.journey_state import HealthResult, PaymentCallback
+from workflows.journey_state import ExamResult, HealthResult, PaymentCallback, TrainingRecord
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 M = TypeVar("M", bound=BaseModel)
@@ -38,6 +38,36 @@ class HealthEvent(BaseModel):
     examined_at: datetime
     reason: str | None = None
     items: dict[str, Any] = {}
+
+
+class TrainingRecordEvent(BaseModel):
+    event: str
+    record_no: str
+    session_id: str
+    journey_ref: str
+    subject: str
+    mode: str
+    start: datetime
+    end: datetime
+    valid_minutes: int
+    invalid_minutes: int = 0
+    invalid_reason: str | None = None
+
+
+class ExamAttempt(BaseModel):
+    score: int
+    passed: bool
+
+
+class ExamResultEvent(BaseModel):
+    event: str
+    booking_id: str
+    journey_ref: str
+    subject: int
+    exam_date: str
+    attempts: list[ExamAttempt]
+    passed: bool
+    permit_issued_at: str | None = None
 
 
 async def _verified(request: Request, secret: str) -> dict[str, Any]:
@@ -92,6 +122,53 @@ async def health_callback(
                 event.examined_at,
                 event.reason or "",
                 {k: str(v) for k, v in event.items.items()},
+            ),
+        )
+    return {"status": "accepted"}
+
+
+@router.post("/timing")
+async def timing_callback(
+    request: Request, settings: SettingsDep, client: TemporalDep
+) -> dict[str, str]:
+    event = _parse(TrainingRecordEvent, await _verified(request, settings.webhook_secret))
+    if event.event != "training.record":
+        return {"status": "ignored"}
+    async with temporal_errors():
+        await client.get_workflow_handle(event.journey_ref).signal(
+            LearnerJourney.training_record,
+            TrainingRecord(
+                event.record_no,
+                event.session_id,
+                event.subject,
+                event.mode,
+                event.start,
+                event.end,
+                event.valid_minutes,
+                event.invalid_minutes,
+                event.invalid_reason or "",
+            ),
+        )
+    return {"status": "accepted"}
+
+
+@router.post("/exam")
+async def exam_callback(
+    request: Request, settings: SettingsDep, client: TemporalDep
+) -> dict[str, str]:
+    event = _parse(ExamResultEvent, await _verified(request, settings.webhook_secret))
+    if event.event != "exam.result":
+        return {"status": "ignored"}
+    async with temporal_errors():
+        await client.get_workflow_handle(event.journey_ref).signal(
+            LearnerJourney.exam_result,
+            ExamResult(
+                event.booking_id,
+                event.subject,
+                event.exam_date,
+                event.passed,
+                [a.score for a in event.attempts],
+                event.permit_issued_at,
             ),
         )
     return {"status": "accepted"}

@@ -32,6 +32,7 @@ def test_settings(tmp_path: Path, **overrides: object) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'api.db'}",
         data_dir=tmp_path / "var",
         task_queue=f"api-{uuid.uuid4().hex}",
+        demo_slots=False,
         **overrides,
     )
 

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.bookings import BookingActivities
 from activities.records import RecordActivities
 from core.db import make_engine, migrate
 from models.demo import load_demo_data
@@ -86,12 +87,21 @@ async def harness(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
         load_demo_data(session)
     fakes = FakeSubsystems()
     records = RecordActivities(engine)
+    bookings = BookingActivities(engine)
     queue = f"test-{uuid.uuid4().hex}"
     async with Worker(
         ts_env.client,
         task_queue=queue,
         workflows=[LearnerJourney],
-        activities=[*fakes.activities(), records.project_journey, records.post_ledger],
+        activities=[
+            *fakes.activities(),
+            records.project_journey,
+            records.post_ledger,
+            bookings.book,
+            bookings.cancel,
+            bookings.complete,
+            bookings.no_show,
+        ],
         activity_executor=ThreadPoolExecutor(8),
     ):
         h = Harness(ts_env, queue, fakes, engine)

@@ -17,10 +17,18 @@ from activities.bank import (
     IssueInvoice,
     MoveHeldMoney,
 )
+from activities.exam12123 import Eligibility, ExamBooking
 from activities.health import BookHealthSlot
 from activities.http import business_rejection
-from activities.national import RegisterLearner, WithdrawLearner
-from workflows.documents_data import RenderContract, RenderInvoice
+from activities.national import Graduate, RegisterLearner, UploadRecord, WithdrawLearner
+from activities.timing import FileParties
+from workflows.documents_data import (
+    ArchiveData,
+    ArchiveDocuments,
+    RenderArchive,
+    RenderContract,
+    RenderInvoice,
+)
 
 
 @dataclass
@@ -33,6 +41,7 @@ class FakeSubsystems:
     # payer -> [deposited, released, refunded]
     balances: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     moved_keys: set[str] = field(default_factory=set)
+    archive: ArchiveData | None = None
 
     def activities(self) -> list:  # type: ignore[type-arg]
         return [
@@ -46,6 +55,12 @@ class FakeSubsystems:
             self.issue_invoice,
             self.render_contract,
             self.render_invoice,
+            self.upload_record,
+            self.graduate,
+            self.file_parties,
+            self.push_eligibility,
+            self.book_exam,
+            self.render_archive,
         ]
 
     def bank_paid(self, order_id: str, payer: str) -> None:
@@ -120,3 +135,28 @@ class FakeSubsystems:
     @activity.defn(name="documents.render_invoice")
     async def render_invoice(self, req: RenderInvoice) -> str:
         return "invoice-sha"
+
+    @activity.defn(name="national.upload_record")
+    async def upload_record(self, req: UploadRecord) -> None:
+        self.calls.append(("upload", req.record_no))
+
+    @activity.defn(name="national.graduate")
+    async def graduate(self, req: Graduate) -> None:
+        self.calls.append(("graduate", req.certificate_no))
+
+    @activity.defn(name="timing.file_parties")
+    async def file_parties(self, req: FileParties) -> None:
+        self.calls.append(("file", req.coach_id))
+
+    @activity.defn(name="exam.push_eligibility")
+    async def push_eligibility(self, req: Eligibility) -> None:
+        self.calls.append(("eligible", str(req.subject)))
+
+    @activity.defn(name="exam.book")
+    async def book_exam(self, req: ExamBooking) -> None:
+        self.calls.append(("exam", req.booking_id))
+
+    @activity.defn(name="documents.render_archive")
+    async def render_archive(self, req: RenderArchive) -> ArchiveDocuments:
+        self.archive = req.data
+        return ArchiveDocuments("reg-sha", "log-sha", "records-sha", "cert-sha")

@@ -3,67 +3,19 @@
 from datetime import timedelta
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 
-from tests.factories import C1_TUITION, journey_input, policy, until
+from tests.factories import C1_TUITION, SERVICES, journey_input, policy, until
 from tests.workflows.conftest import Harness
+from tests.workflows.drive import pass_health, pay, to_health_check, to_payment
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     BookHealthCheck,
     CreatePayment,
     HealthResult,
-    PaymentCallback,
-    SignContract,
     StaffDecision,
     Withdraw,
 )
-
-SIGNATURE = "iVBORw0KGgo="  # the workflow only passes it on to the renderer
-
-
-async def to_health_check(h: Harness, **kw) -> WorkflowHandle:  # type: ignore[no-untyped-def]
-    handle = await h.start(journey_input(**kw))
-    await until(handle, lambda v: v.state.stage == "health_check")
-    return handle
-
-
-async def pass_health(h: Harness, handle: WorkflowHandle, age: timedelta = timedelta()) -> None:
-    """Books a check and delivers a passing result examined `age` ago (server time)."""
-    view = await handle.execute_update(
-        LearnerJourney.book_health_check, BookHealthCheck("H371100001", "2026-11-02T08:00", 6000)
-    )
-    examined = await h.env.get_current_time() - age
-    await handle.signal(
-        LearnerJourney.health_result, HealthResult(view.health.booking_id, True, examined)
-    )
-
-
-async def to_payment(h: Harness) -> WorkflowHandle:
-    handle = await to_health_check(h)
-    await pass_health(h, handle)
-    await until(handle, lambda v: v.state.stage == "signing")
-    await handle.execute_update(LearnerJourney.approve_signing, StaffDecision("U-school1"))
-    await until(handle, lambda v: v.state.contract.preview_sha256 != "")
-    await handle.execute_update(LearnerJourney.sign_contract, SignContract(SIGNATURE))
-    await until(handle, lambda v: v.state.stage == "payment")
-    return handle
-
-
-async def pay(h: Harness, handle: WorkflowHandle, times: int = 1) -> str:
-    state = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay"))
-    order = state.orders[-1]
-    h.fakes.bank_paid(order.order_id, handle.id)
-    for _ in range(times):  # the bank may deliver its callback more than once
-        await handle.signal(
-            LearnerJourney.payment_callback,
-            PaymentCallback(
-                order.order_id,
-                order.amount_fen,
-                f"TXN-{order.order_id}",
-                await h.env.get_current_time(),
-            ),
-        )
-    return order.order_id
 
 
 async def test_happy_path_reaches_theory_with_tuition_in_escrow(harness: Harness) -> None:
@@ -80,7 +32,7 @@ async def test_happy_path_reaches_theory_with_tuition_in_escrow(harness: Harness
         "paid",
         "invoiced",
     ]
-    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION)
+    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("换城市"))
     await handle.result()
     await harness.keep_history(handle, "part1_paid_then_withdrawn")
@@ -185,7 +137,7 @@ async def test_unpaid_order_expires_and_can_be_reissued(harness: Harness) -> Non
     order_id = await pay(harness, handle)
     assert order_id.endswith(":pay-2")
     await until(handle, lambda v: v.state.stage == "theory")
-    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION)
+    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("不学了"))
     await handle.result()
     await harness.keep_history(handle, "part1_order_expired_and_reissued")
@@ -200,7 +152,7 @@ async def test_order_paid_just_before_expiry_is_booked_not_cancelled(harness: Ha
     await harness.env.sleep(policy().timers.payment_expiry + 5)  # the callback never came
     view = await until(handle, lambda v: v.state.stage == "theory")
     assert view.state.money.deposited_fen == C1_TUITION
-    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION)
+    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
 
 
 async def test_withdrawal_before_payment_refunds_nothing(harness: Harness) -> None:
@@ -221,7 +173,7 @@ async def test_withdrawal_after_payment_refunds_everything_through_bank_errors(
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("工作调动"))
     result = await handle.result()
     assert result.status == "withdrawn"
-    assert (result.money.refunded_fen, result.money.held_fen) == (C1_TUITION, 0)
+    assert (result.money.refunded_fen, result.money.held_fen) == (C1_TUITION - SERVICES, 0)
     harness.assert_ledger_matches_bank(handle.id, held=0)
 
 

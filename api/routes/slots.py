@@ -1,0 +1,121 @@
+"""企业端 school port: the school's timetable — publishing slots, listing them, coaches' leave.
+
+Withdrawing a *booked* slot goes through the learner's journey (the lead's route); this router
+only publishes and lists, and files leave (which withdraws open, unbooked slots by itself).
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from activities.slots import NewSlot, SlotRefused, add_coach_leave, list_slots, publish_slot
+from api.deps import SessionDep, StaffUser
+from api.errors import field_error, not_found
+from models.training import (
+    MAX_SLOT_HOURS,
+    SlotBooking,
+    SlotBookingPublic,
+    TrainingSlot,
+    TrainingSlotPublic,
+)
+
+router = APIRouter(prefix="/api/school", tags=["school"])
+
+
+class SlotCreate(BaseModel):
+    subject: Literal["field", "road"]
+    kind: Literal["car", "simulator"] = "car"
+    coach_id: str = Field(max_length=32)
+    vehicle_id: str = Field(max_length=32)
+    ground_id: str | None = Field(default=None, max_length=32)
+    start: AwareDatetime  # on the hour
+    hours: int = Field(ge=1, le=MAX_SLOT_HOURS)
+    rate_kind: Literal["normal", "peak", "holiday"] = "normal"
+
+
+class LeaveCreate(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class LeavePublic(BaseModel):
+    id: str
+    coach_id: str
+    start: datetime
+    end: datetime
+    reason: str
+    cancelled_slot_ids: list[str]  # open slots in the period, withdrawn with the leave
+
+
+def refused(exc: SlotRefused, what: str) -> HTTPException:
+    if exc.kind == "invalid":
+        return field_error(exc.field or "body", exc.message)
+    if exc.kind == "not_found":
+        return not_found(what)
+    return HTTPException(status.HTTP_409_CONFLICT, exc.message)
+
+
+def _public(slot: TrainingSlot, booking: SlotBooking | None = None) -> TrainingSlotPublic:
+    out = TrainingSlotPublic.model_validate(slot, from_attributes=True)
+    if booking is not None:
+        out.booking = SlotBookingPublic.model_validate(booking, from_attributes=True)
+    return out
+
+
+@router.post("/slots", status_code=status.HTTP_201_CREATED)
+def create_slot(body: SlotCreate, session: SessionDep, staff: StaffUser) -> TrainingSlotPublic:
+    new = NewSlot(**body.model_dump())
+    try:
+        slot = publish_slot(session, _school(staff.school_id), new, datetime.now(UTC))
+    except SlotRefused as exc:
+        raise refused(exc, "slot") from exc
+    return _public(slot)
+
+
+@router.get("/slots")
+def school_slots(
+    session: SessionDep,
+    staff: StaffUser,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    to: AwareDatetime | None = None,
+    slot_status: Annotated[Literal["open", "cancelled"] | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> list[TrainingSlotPublic]:
+    rows = list_slots(session, _school(staff.school_id), start, to, slot_status, limit)
+    return [_public(slot, booking) for slot, booking in rows]
+
+
+@router.post("/coaches/{coach_id}/leave", status_code=status.HTTP_201_CREATED)
+def coach_leave(
+    coach_id: str, body: LeaveCreate, session: SessionDep, staff: StaffUser
+) -> LeavePublic:
+    try:
+        leave, withdrawn = add_coach_leave(
+            session,
+            _school(staff.school_id),
+            coach_id,
+            body.start,
+            body.end,
+            body.reason,
+            datetime.now(UTC),
+        )
+    except SlotRefused as exc:
+        raise refused(exc, "coach") from exc
+    return LeavePublic(
+        id=leave.id,
+        coach_id=leave.coach_id,
+        start=leave.start,
+        end=leave.end,
+        reason=leave.reason,
+        cancelled_slot_ids=withdrawn,
+    )
+
+
+def _school(school_id: str | None) -> str:
+    # Staff accounts are always bound to a school; one without is a data error, not a caller's.
+    if school_id is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "account not bound to a school")
+    return school_id

@@ -1,0 +1,247 @@
+"""Stages 6–9 on the time-skipping server: training, the exam gate, graduation and follow-up,
+under both release models, with the ledger checked against the bank after each."""
+
+from datetime import timedelta
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from tests.factories import C1_TUITION, journey_input, policy, until
+from tests.workflows.conftest import Harness
+from tests.workflows.drive import (
+    finish_subject,
+    next_hour,
+    pass_stage_report,
+    practical_session,
+    publish,
+    refusal,
+    send_record,
+    sit_exam,
+    to_training,
+    today,
+    train_practical,
+    train_theory_like,
+)
+from workflows.journey import LearnerJourney
+from workflows.journey_state import (
+    BookExam,
+    BookSlotRequest,
+    CancelBookingRequest,
+    FollowupReview,
+    RateStage,
+    RecordDecision,
+    StageReportAction,
+    Withdraw,
+)
+
+FIELD_RATE = 12000  # demo school S371100001's normal field rate (models/demo.py)
+ROAD_RATE = 13000
+
+
+async def graduate(h: Harness, handle, school_id: str = "S371100001") -> None:  # type: ignore[no-untyped-def]
+    for subject in ("theory", "field", "road", "safety"):
+        await finish_subject(h, handle, subject, school_id)
+    await until(handle, lambda v: v.state.stage == "followup")
+
+
+async def test_c1_learner_from_payment_to_closed_per_hour(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await graduate(harness, handle)
+    await handle.execute_update(
+        LearnerJourney.add_followup_review, FollowupReview(5, 5, "教练耐心，考试一次通过")
+    )
+    result = await handle.result()
+    assert (result.stage, result.status) == ("closed", "completed")
+    assert result.certificate_no.startswith("JY")
+    assert result.archive["certificate"] == "cert-sha"
+    # Every required hour was confirmed at the normal rate: the school earned the tuition.
+    assert result.money.released_fen == C1_TUITION and result.money.held_fen == 0
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+    assert ("graduate", result.certificate_no) in harness.fakes.calls
+    assert harness.fakes.archive is not None and len(harness.fakes.archive.records) > 10
+    await harness.keep_history(handle, "part2_graduated_per_hour")
+
+
+async def test_c1_learner_under_the_staged_model(harness: Harness) -> None:
+    fuzhou = policy("fuzhou")
+    handle = await to_training(harness, journey_input(fuzhou, school_id="S350100001"))
+    view = await handle.query(LearnerJourney.view)
+    tuition = view.state.tuition_fen
+    assert view.state.money.released_fen == tuition * 10 // 100  # 10% on payment
+    await graduate(harness, handle, "S350100001")
+    s = (await handle.query(LearnerJourney.view)).state
+    # 10% + 3 x 30% as the stages were approved; the rest is settled at graduation.
+    assert (s.money.released_fen, s.money.refunded_fen) == (tuition, 0)
+    assert [st.detail for st in s.steps if st.step == "payment"][-1]  # invoiced
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+
+
+async def test_theory_daily_cap_and_remote_limit(harness: Harness) -> None:
+    handle = await to_training(harness)
+    day = await next_hour(harness, days=1)
+    await send_record(harness, handle, "theory", "classroom", day, 240)
+    await send_record(harness, handle, "theory", "classroom", day + timedelta(hours=5), 120)
+    view = await handle.query(LearnerJourney.view)
+    assert [r.counted_minutes for r in view.state.records] == [240, 0]  # 4 学时 a day
+    # Remote hours count only up to required - classroom minimum (12 - 6 = 6 学时).
+    for d in range(2, 5):
+        await send_record(harness, handle, "theory", "remote", day + timedelta(days=d), 240)
+    view = await handle.query(LearnerJourney.view)
+    theory = view.state.subjects["theory"]
+    assert (theory.remote_minutes, theory.counted_minutes) == (360, 600)
+    # Six remote 学时 cannot stand in for the missing classroom ones.
+    assert "学时未满" in await refusal(
+        handle, LearnerJourney.confirm_theory, RateStage("theory", 5, 5)
+    )
+
+
+async def test_exam_gate_closed_below_hours_and_before_report(harness: Harness) -> None:
+    handle = await to_training(harness)
+    exam = BookExam("theory", (await today(harness) + timedelta(days=3)).isoformat())
+    assert "学时未满" in await refusal(handle, LearnerJourney.book_exam, exam)
+    await train_theory_like(harness, handle, "theory")
+    exam = BookExam("theory", (await today(harness) + timedelta(days=3)).isoformat())
+    assert "阶段报审尚未通过" in await refusal(handle, LearnerJourney.book_exam, exam)
+    assert "驾校提交" in await refusal(
+        handle,
+        LearnerJourney.stage_report,
+        StageReportAction("theory", "U-learner1", role="learner"),
+    )
+    await pass_stage_report(handle, "theory")
+    assert ("eligible", "1") in harness.fakes.calls
+    await handle.execute_update(LearnerJourney.book_exam, exam)
+
+
+async def test_rejected_stage_report_goes_back_to_the_school(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await train_theory_like(harness, handle, "theory")
+    for actor, role in (("U-school1", "school_staff"), ("U-learner1", "learner")):
+        await handle.execute_update(
+            LearnerJourney.stage_report, StageReportAction("theory", actor, role=role)
+        )
+    await handle.execute_update(
+        LearnerJourney.stage_report,
+        StageReportAction(
+            "theory", "U-rizhao", approve=False, reason="课堂学时照片缺失", role="regulator"
+        ),
+    )
+    view = await until(handle, lambda v: v.state.waiting_on == "school")
+    assert view.state.subjects["theory"].report.status == "rejected"
+    assert not view.state.subjects["theory"].exam.eligible
+    await pass_stage_report(handle, "theory")
+
+
+async def test_failed_exam_waits_ten_days_and_five_attempts_end_it(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    await train_practical(harness, handle, "field")
+    await pass_stage_report(handle, "field")
+    exam_day = await today(harness) + timedelta(days=20)
+    await sit_exam(harness, handle, "field", exam_day, passed=False)
+    too_soon = BookExam("field", (exam_day + timedelta(days=9)).isoformat())
+    assert "重新预约" in await refusal(handle, LearnerJourney.book_exam, too_soon)
+    for attempt in range(1, 5):
+        await sit_exam(
+            harness, handle, "field", exam_day + timedelta(days=10 * attempt), passed=False
+        )
+    result = await handle.result()
+    assert result.status == "failed" and "次数用尽" in result.end_reason
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+
+
+async def test_learning_permit_expiry_ends_the_journey(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    await until(handle, lambda v: v.state.stage == "field")
+    await harness.env.sleep(timedelta(days=3 * 365 + 5))
+    result = await handle.result()
+    assert result.status == "failed" and "学习驾驶证明已过有效期" in result.end_reason
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+
+
+async def test_invalid_minutes_never_count_or_pay(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    start = await next_hour(harness, days=1)
+    await practical_session(
+        harness, handle, "field", "S371100001", start, 4, invalid_minutes=60, reason="人脸比对失败"
+    )
+    view = await handle.query(LearnerJourney.view)
+    record = view.state.records[-1]
+    assert (record.valid_minutes, record.counted_minutes, record.invalid_minutes) == (180, 180, 60)
+    assert record.paid_fen == 3 * FIELD_RATE
+    assert view.state.subjects["field"].confirmed_minutes == 180
+
+
+async def test_disputed_record_is_held_unpaid(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    start = await next_hour(harness, days=1)
+    released_before = (await handle.query(LearnerJourney.view)).state.money.released_fen
+    record_no = await practical_session(
+        harness, handle, "field", "S371100001", start, 2, confirm=False
+    )
+    await handle.execute_update(
+        LearnerJourney.confirm_record, RecordDecision(record_no, dispute_reason="教练未到场")
+    )
+    view = await handle.query(LearnerJourney.view)
+    assert view.state.records[-1].status == "disputed"
+    assert view.state.money.released_fen == released_before
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(LearnerJourney.confirm_record, RecordDecision(record_no))
+
+
+async def test_double_booking_and_late_cancellation_fee(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    start = await next_hour(harness, days=2)
+    first = publish(harness, "S371100001", "field", start, 2)
+    other = publish(
+        harness, "S371100001", "field", start, 2, coach="K2", vehicle="SIM1", kind="simulator"
+    )
+    await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(first))
+    with pytest.raises(WorkflowUpdateFailedError):  # the learner is busy at that hour
+        await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(other))
+    # 47 hours before: early, free. Then a booking 2 hours ahead, cancelled late: 50% fee.
+    state = (await handle.query(LearnerJourney.view)).state
+    await handle.execute_update(
+        LearnerJourney.cancel_booking, CancelBookingRequest(state.bookings[0].booking_id)
+    )
+    soon = (await harness.env.get_current_time()).replace(
+        minute=0, second=0, microsecond=0
+    ) + timedelta(hours=3)
+    late = publish(harness, "S371100001", "field", soon, 2)
+    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(late))
+    state = await handle.execute_update(
+        LearnerJourney.cancel_booking, CancelBookingRequest(state.bookings[-1].booking_id)
+    )
+    fees = [b.fee_fen for b in state.bookings]
+    assert fees == [0, 2 * FIELD_RATE // 2]
+    assert state.due.fees_fen == FIELD_RATE
+    harness.assert_ledger_matches_bank(handle.id, held=state.money.held_fen)
+
+
+async def test_withdrawal_mid_practical_refunds_exactly_the_unearned(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    await train_practical(harness, handle, "field", hours=6)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("工作调动"))
+    result = await handle.result()
+    earned = 30000 + 40000 + 6 * FIELD_RATE  # services + theory + six confirmed field hours
+    assert (result.money.released_fen, result.money.refunded_fen) == (earned, C1_TUITION - earned)
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+
+
+async def test_withdrawal_mid_practical_under_the_staged_model(harness: Harness) -> None:
+    handle = await to_training(harness, journey_input(policy("fuzhou"), school_id="S350100001"))
+    await finish_subject(harness, handle, "theory", "S350100001")
+    await train_practical(harness, handle, "field", "S350100001", hours=4)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
+    result = await handle.result()
+    tuition = result.tuition_fen
+    staged = tuition * 10 // 100 + tuition * 30 // 100  # enrolment + theory shares
+    earned = 33000 + 43000 + 4 * 15000  # Fuzhou's demo fees: services, theory, field hours
+    assert result.money.released_fen == max(staged, earned)
+    assert result.money.refunded_fen == tuition - result.money.released_fen
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+    await harness.keep_history(handle, "part2_staged_withdrawn_mid_practical")
