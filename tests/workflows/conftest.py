@@ -34,12 +34,17 @@ class Harness:
     started: list[WorkflowHandle] = field(default_factory=list)
 
     async def start(self, inp: JourneyInput) -> WorkflowHandle:
-        handle = await self.env.client.start_workflow(
+        started = await self.env.client.start_workflow(
             LearnerJourney.run,
             inp,
-            id=f"journey-{uuid.uuid4().hex[:12]}",
+            id=f"journey-{inp.learner_id}-{uuid.uuid4().hex[:8]}",
             task_queue=self.task_queue,
         )
+        # Not bound to the first run: queries, updates and results follow continue-as-new.
+        return self.follow(started.id)
+
+    def follow(self, workflow_id: str) -> WorkflowHandle:
+        handle = self.env.client.get_workflow_handle_for(LearnerJourney.run, workflow_id)
         self.started.append(handle)
         return handle
 

@@ -105,7 +105,9 @@ async def test_signing_rejected_by_the_school(harness: Harness) -> None:
 async def test_signing_not_done_in_time_lapses_after_a_reminder(harness: Harness) -> None:
     handle = await to_health_check(harness)
     await pass_health(harness, handle)
-    result = await handle.result()  # the server skips the 30 days
+    await until(handle, lambda v: v.state.stage == "signing")
+    await harness.env.sleep(timedelta(days=policy().timers.signing_expiry // 86400 + 1))
+    result = await handle.result()
     assert result.status == "rejected" and "面签超时" in result.end_reason
     assert ("signing", "reminder") in [(s.step, s.outcome) for s in result.steps]
     await harness.keep_history(handle, "part1_signing_lapsed")

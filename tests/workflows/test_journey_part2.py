@@ -1,17 +1,20 @@
 """Stages 6–9 on the time-skipping server: training, the exam gate, graduation and follow-up,
 under both release models, with the ledger checked against the bank after each."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.factories import C1_TUITION, journey_input, policy, until
+from tests.factories import C1_TUITION, SERVICES, journey_input, policy, until
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
     finish_subject,
     next_hour,
+    pass_health,
     pass_stage_report,
+    pay,
     practical_session,
     publish,
     refusal,
@@ -30,7 +33,10 @@ from workflows.journey_state import (
     FollowupReview,
     RateStage,
     RecordDecision,
+    SignContract,
+    StaffDecision,
     StageReportAction,
+    Transfer,
     Withdraw,
 )
 
@@ -245,3 +251,63 @@ async def test_withdrawal_mid_practical_under_the_staged_model(harness: Harness)
     assert result.money.refunded_fen == tuition - result.money.released_fen
     harness.assert_ledger_matches_bank(handle.id, held=0)
     await harness.keep_history(handle, "part2_staged_withdrawn_mid_practical")
+
+
+async def test_transfer_carries_confirmed_hours_to_the_new_school(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    await train_practical(harness, handle, "field", hours=8)
+    new_school = journey_input(school_id="S371100002")
+    await handle.execute_update(LearnerJourney.transfer, Transfer("离家更近", new_school))
+    result = await handle.result()
+    assert (result.status, result.transferred_to) == (
+        "transferred",
+        "journey-U-learner1-S371100002-C1",
+    )
+    earned = SERVICES + 40000 + 8 * FIELD_RATE
+    assert (result.money.released_fen, result.money.refunded_fen) == (earned, C1_TUITION - earned)
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+    # The new school's journey signs its own contract and takes its own payment, then trains
+    # from where the learner stood: theory passed, eight field hours done.
+    child = harness.follow(result.transferred_to)
+    await until(child, lambda v: v.state.stage == "health_check")
+    await pass_health(harness, child)
+    await until(child, lambda v: v.state.stage == "signing")
+    await child.execute_update(LearnerJourney.approve_signing, StaffDecision("U-school2"))
+    await until(child, lambda v: v.state.contract.preview_sha256 != "")
+    await child.execute_update(LearnerJourney.sign_contract, SignContract("iVBORw0KGgo="))
+    await until(child, lambda v: v.state.stage == "payment")
+    await pay(harness, child)
+    view = await until(child, lambda v: v.state.stage == "field")
+    field = view.state.subjects["field"]
+    assert (field.carried_minutes, view.state.subjects["theory"].exam.passed) == (480, True)
+    assert view.state.permit_issued_at == result.permit_issued_at
+    await train_practical(harness, child, "field", "S371100002", hours=8)
+    await pass_stage_report(child, "field")  # 8 carried + 8 new = the 16 required
+
+
+async def test_hundreds_of_sessions_continue_as_new_and_complete(harness: Harness) -> None:
+    """A learner who needs 150 one-hour field sessions: the history is cut by continue-as-new
+    (here every 1,500 events) and the journey carries on with its state intact."""
+    pol = policy()
+    pol.hours["C1"].field = 150
+    pol.training.practical_daily_cap_hours = 24
+    inp = replace(journey_input(pol), history_limit=1500)
+    handle = await to_training(harness, inp)
+    await finish_subject(harness, handle, "theory")
+    await until(handle, lambda v: v.state.stage == "field")
+    done = 0
+    while done < 150:
+        day = await next_hour(harness, days=1, hour=0)
+        for hour in range(min(20, 150 - done)):
+            await practical_session(
+                harness, handle, "field", "S371100001", day + timedelta(hours=hour), 1
+            )
+            done += 1
+        await harness.env.sleep(timedelta(days=1))
+    view = await handle.query(LearnerJourney.view)
+    field = view.state.subjects["field"]
+    assert (field.confirmed_minutes, len(view.state.records)) == (150 * 60, 150 + 4)
+    assert view.state.runs >= 3
+    assert view.state.money.released_fen == SERVICES + 40000 + 150 * FIELD_RATE
+    await pass_stage_report(handle, "field")
