@@ -190,7 +190,7 @@ class Practice:
             )
         )
         self._record(booked.subject, "booked", f"{booked.slot_id} {booked.rate_kind}")
-        await steps.file_slot_with_timing(self._in, self._s, booked)
+        await steps.file_with_timing(self._in, self._s, booked)
 
     async def cancel(self, booking: Booking, by: str, reason: str, free: bool = False) -> None:
         """A learner's late cancellation costs the policy's fee; the school's costs nothing and

@@ -204,8 +204,11 @@ async def issue_invoice(inp: JourneyInput, s: JourneyState) -> tuple[str, str]:
     return issued.invoice_no, sha
 
 
-async def file_with_timing(inp: JourneyInput, s: JourneyState) -> None:
-    """Files the learner and their coach with the timing platform before training starts."""
+async def file_with_timing(
+    inp: JourneyInput, s: JourneyState, slot: BookedSlot | None = None
+) -> None:
+    """Files the learner and a coach with the timing platform: their own coach before training
+    starts, and a booked session's coach and car so the terminal can record it."""
     await call(
         "timing.file_parties",
         FileParties(
@@ -213,24 +216,9 @@ async def file_with_timing(inp: JourneyInput, s: JourneyState) -> None:
             school_id=inp.school.id,
             name=inp.applicant.name,
             vehicle_class=inp.vehicle_class,
-            coach_id=s.coach_id or inp.coach_id,
-            coach_name=inp.coach_name,
-        ),
-    )
-
-
-async def file_slot_with_timing(inp: JourneyInput, s: JourneyState, slot: BookedSlot) -> None:
-    """The booked session's coach and car must be filed for the terminal to record it."""
-    await call(
-        "timing.file_parties",
-        FileParties(
-            learner_no=s.learner_no,
-            school_id=inp.school.id,
-            name=inp.applicant.name,
-            vehicle_class=inp.vehicle_class,
-            coach_id=slot.coach_id,
-            coach_name=slot.coach_name,
-            vehicles=[FiledVehicle(slot.vehicle_id, slot.vehicle_plate)],
+            coach_id=slot.coach_id if slot else s.coach_id or inp.coach_id,
+            coach_name=slot.coach_name if slot else inp.coach_name,
+            vehicles=[FiledVehicle(slot.vehicle_id, slot.vehicle_plate)] if slot else [],
         ),
     )
 

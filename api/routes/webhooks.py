@@ -5,14 +5,17 @@ because the workflow ignores a result it already has.
 """
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
 
 from api.deps import SettingsDep, TemporalDep
 from api.errors import temporal_errors
+from core.config import Settings
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from workflows.journey import LearnerJourney
 from workflows.journey_state import ExamResult, HealthResult, PaymentCallback, TrainingRecord
@@ -91,84 +94,117 @@ def _parse(model: type[M], data: dict[str, Any]) -> M:
         raise HTTPException(422, exc.errors(include_url=False, include_context=False)) from exc
 
 
+async def _relay(
+    request: Request,
+    settings: Settings,
+    client: Client,
+    model: type[M],
+    event_name: str,
+    deliver: Callable[[M], tuple[str, Any, Any]],
+) -> dict[str, str]:
+    """Verifies and parses a callback, then signals the journey it names.
+
+    `deliver` maps the event to (journey id, signal, signal argument).
+    """
+    event = _parse(model, await _verified(request, settings.webhook_secret))
+    if getattr(event, "event", None) != event_name:
+        return {"status": "ignored"}
+    journey_id, signal, arg = deliver(event)
+    async with temporal_errors():
+        await client.get_workflow_handle(journey_id).signal(signal, arg)
+    return {"status": "accepted"}
+
+
 @router.post("/bank")
 async def bank_callback(
     request: Request, settings: SettingsDep, client: TemporalDep
 ) -> dict[str, str]:
-    event = _parse(PaymentEvent, await _verified(request, settings.webhook_secret))
-    if event.event != "payment.succeeded":
-        return {"status": "ignored"}
-    async with temporal_errors():
-        await client.get_workflow_handle(event.payer_ref).signal(
+    return await _relay(
+        request,
+        settings,
+        client,
+        PaymentEvent,
+        "payment.succeeded",
+        lambda e: (
+            e.payer_ref,
             LearnerJourney.payment_callback,
-            PaymentCallback(event.order_id, event.amount_fen, event.bank_txn_id, event.paid_at),
-        )
-    return {"status": "accepted"}
+            PaymentCallback(e.order_id, e.amount_fen, e.bank_txn_id, e.paid_at),
+        ),
+    )
 
 
 @router.post("/health")
 async def health_callback(
     request: Request, settings: SettingsDep, client: TemporalDep
 ) -> dict[str, str]:
-    event = _parse(HealthEvent, await _verified(request, settings.webhook_secret))
-    if event.event != "health.result":
-        return {"status": "ignored"}
-    async with temporal_errors():
-        await client.get_workflow_handle(event.learner_ref).signal(
+    return await _relay(
+        request,
+        settings,
+        client,
+        HealthEvent,
+        "health.result",
+        lambda e: (
+            e.learner_ref,
             LearnerJourney.health_result,
             HealthResult(
-                event.booking_id,
-                event.passed,
-                event.examined_at,
-                event.reason or "",
-                {k: str(v) for k, v in event.items.items()},
+                e.booking_id,
+                e.passed,
+                e.examined_at,
+                e.reason or "",
+                {k: str(v) for k, v in e.items.items()},
             ),
-        )
-    return {"status": "accepted"}
+        ),
+    )
 
 
 @router.post("/timing")
 async def timing_callback(
     request: Request, settings: SettingsDep, client: TemporalDep
 ) -> dict[str, str]:
-    event = _parse(TrainingRecordEvent, await _verified(request, settings.webhook_secret))
-    if event.event != "training.record":
-        return {"status": "ignored"}
-    async with temporal_errors():
-        await client.get_workflow_handle(event.journey_ref).signal(
+    return await _relay(
+        request,
+        settings,
+        client,
+        TrainingRecordEvent,
+        "training.record",
+        lambda e: (
+            e.journey_ref,
             LearnerJourney.training_record,
             TrainingRecord(
-                event.record_no,
-                event.session_id,
-                event.subject,
-                event.mode,
-                event.start,
-                event.end,
-                event.valid_minutes,
-                event.invalid_minutes,
-                event.invalid_reason or "",
+                e.record_no,
+                e.session_id,
+                e.subject,
+                e.mode,
+                e.start,
+                e.end,
+                e.valid_minutes,
+                e.invalid_minutes,
+                e.invalid_reason or "",
             ),
-        )
-    return {"status": "accepted"}
+        ),
+    )
 
 
 @router.post("/exam")
 async def exam_callback(
     request: Request, settings: SettingsDep, client: TemporalDep
 ) -> dict[str, str]:
-    event = _parse(ExamResultEvent, await _verified(request, settings.webhook_secret))
-    if event.event != "exam.result":
-        return {"status": "ignored"}
-    async with temporal_errors():
-        await client.get_workflow_handle(event.journey_ref).signal(
+    return await _relay(
+        request,
+        settings,
+        client,
+        ExamResultEvent,
+        "exam.result",
+        lambda e: (
+            e.journey_ref,
             LearnerJourney.exam_result,
             ExamResult(
-                event.booking_id,
-                event.subject,
-                event.exam_date,
-                event.passed,
-                [a.score for a in event.attempts],
-                event.permit_issued_at,
+                e.booking_id,
+                e.subject,
+                e.exam_date,
+                e.passed,
+                [a.score for a in e.attempts],
+                e.permit_issued_at,
             ),
-        )
-    return {"status": "accepted"}
+        ),
+    )
