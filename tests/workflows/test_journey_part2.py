@@ -30,9 +30,12 @@ from workflows.journey_state import (
     BookExam,
     BookSlotRequest,
     CancelBookingRequest,
+    CoachChangeRequest,
     FollowupReview,
+    NoShowReport,
     RateStage,
     RecordDecision,
+    SchoolCancelled,
     SignContract,
     StaffDecision,
     StageReportAction,
@@ -311,3 +314,55 @@ async def test_hundreds_of_sessions_continue_as_new_and_complete(harness: Harnes
     assert view.state.runs >= 3
     assert view.state.money.released_fen == SERVICES + 40000 + 150 * FIELD_RATE
     await pass_stage_report(handle, "field")
+
+
+async def test_school_cancellation_is_free_and_credits_the_learner(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    await until(handle, lambda v: v.state.stage == "field")
+    slot = publish(harness, "S371100001", "field", await next_hour(harness, days=1), 2)
+    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
+    booking = state.bookings[-1].booking_id
+    await handle.signal(LearnerJourney.school_cancelled, SchoolCancelled(booking, "教练车故障"))
+    view = await until(handle, lambda v: v.state.bookings[-1].status == "cancelled")
+    credit = policy().training.school_cancel_credit_fen
+    assert (view.state.bookings[-1].cancelled_by, view.state.bookings[-1].fee_fen) == ("school", 0)
+    assert view.state.credit_fen == credit
+    # The credit comes off what the school is paid next: the learner keeps it in escrow.
+    await practical_session(
+        harness, handle, "field", "S371100001", await next_hour(harness, days=2), 2
+    )
+    state = (await handle.query(LearnerJourney.view)).state
+    assert state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE - credit
+    harness.assert_ledger_matches_bank(handle.id, held=state.money.held_fen)
+
+
+async def test_no_show_costs_the_policy_fee(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    await until(handle, lambda v: v.state.stage == "field")
+    start = await next_hour(harness, days=1)
+    slot = publish(harness, "S371100001", "field", start, 2)
+    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
+    booking = state.bookings[-1].booking_id
+    no_show = NoShowReport(booking, "U-school1")
+    assert "未到预约结束时间" in await refusal(handle, LearnerJourney.report_no_show, no_show)
+    await harness.env.sleep(timedelta(days=2))
+    state = await handle.execute_update(LearnerJourney.report_no_show, no_show)
+    assert (state.bookings[-1].status, state.bookings[-1].fee_fen) == ("no_show", 2 * FIELD_RATE)
+    assert state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE
+    harness.assert_ledger_matches_bank(handle.id, held=state.money.held_fen)
+
+
+async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None:
+    handle = await to_training(harness)
+    change = CoachChangeRequest("S371100001-K2", "李春梅", "沟通不畅")
+    await handle.execute_update(LearnerJourney.request_coach_change, change)
+    assert "已有待审批" in await refusal(handle, LearnerJourney.request_coach_change, change)
+    reject = StageReportAction("", "U-school1", approve=False, role="school_staff")
+    assert "reason is required" in await refusal(handle, LearnerJourney.decide_coach_change, reject)
+    state = await handle.execute_update(
+        LearnerJourney.decide_coach_change, StageReportAction("", "U-school1", role="school_staff")
+    )
+    assert (state.coach_id, state.coach_change.status) == ("S371100001-K2", "approved")
+    assert (await handle.query(LearnerJourney.view)).coach_id == "S371100001-K2"
