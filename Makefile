@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: run test lint deps bench clean record-histories
+.PHONY: run test lint deps clean record-histories
 
 $(STAMP): pyproject.toml scripts/setup-system.sh
 	bash scripts/setup-system.sh
@@ -23,9 +23,6 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-
-bench: $(STAMP)
-	$(PY) -m bench.run
 
 clean:
 	rm -rf var .venv
