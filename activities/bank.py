@@ -6,7 +6,7 @@ from datetime import datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.http import SubsystemClient
+from activities.http import SubsystemClient, external_id
 
 
 @dataclass
@@ -110,7 +110,7 @@ class BankActivities:
             "POST",
             path,
             json={
-                key_field: req.key,
+                key_field: external_id(req.key),
                 "account_id": req.account_id,
                 "payer_ref": req.payer_ref,
                 "amount_fen": req.amount_fen,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from temporalio import activity
 
-from activities.http import SubsystemClient
+from activities.http import SubsystemClient, external_id
 
 
 @dataclass
@@ -38,7 +38,12 @@ class ExamActivities:
     @activity.defn(name="exam.push_eligibility")
     async def push_eligibility(self, req: Eligibility) -> None:
         """Only an approved stage report gets here: 学时个个满，把住考试关."""
-        await self._client.call("POST", "/eligibility", json=vars(req))
+        body = {
+            **vars(req),
+            "request_id": external_id(req.request_id),
+            "stage_report_id": external_id(req.stage_report_id),
+        }
+        await self._client.call("POST", "/eligibility", json=body)
 
     @activity.defn(name="exam.book")
     async def book(self, req: ExamBooking) -> None:

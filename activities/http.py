@@ -4,6 +4,7 @@ A business refusal (4xx) raises a non-retryable `BusinessRejection`; an outage, 
 time-out raises an ordinary error that the activity's retry policy retries.
 """
 
+import hashlib
 from typing import Any
 
 import httpx
@@ -14,6 +15,19 @@ BUSINESS_REJECTION = "BusinessRejection"
 
 class SubsystemError(Exception):
     """Retryable: the subsystem is down, slow or answered 5xx."""
+
+
+# The longest id the subsystems accept (their request and instruction ids are VARCHAR(64)).
+MAX_EXTERNAL_ID = 64
+
+
+def external_id(key: str, limit: int = MAX_EXTERNAL_ID) -> str:
+    """An idempotency key as a subsystem can take it: unchanged when it fits, else its start
+    and a digest of the whole, so the same key always gives the same id and two keys differ."""
+    if len(key) <= limit:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"{key[: limit - len(digest) - 1]}~{digest}"
 
 
 def business_rejection(message: str, detail: Any = None) -> ApplicationError:

@@ -1,10 +1,11 @@
 """Adapter for the national driving-training platform (全国驾培平台)."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from temporalio import activity
 
-from activities.http import SubsystemClient
+from activities.http import SubsystemClient, external_id
 
 
 @dataclass
@@ -47,20 +48,27 @@ class NationalActivities:
     @activity.defn(name="national.register_learner")
     async def register_learner(self, req: RegisterLearner) -> str:
         """Files the learner and returns the unified learner number (全国统一编号)."""
-        body = await self._client.call("POST", "/learners", json=vars(req))
+        body = await self._client.call("POST", "/learners", json=_body(req))
         return str(body["learner_no"])
 
     @activity.defn(name="national.withdraw_learner")
     async def withdraw_learner(self, req: WithdrawLearner) -> None:
         await self._client.call(
-            "POST", f"/learners/{req.learner_no}/withdraw", json={"request_id": req.request_id}
+            "POST",
+            f"/learners/{req.learner_no}/withdraw",
+            json={"request_id": external_id(req.request_id)},
         )
 
     @activity.defn(name="national.upload_record")
     async def upload_record(self, req: UploadRecord) -> None:
         """Reports a confirmed training record (学时) to the national platform."""
-        await self._client.call("POST", "/training-records", json=vars(req))
+        await self._client.call("POST", "/training-records", json=_body(req))
 
     @activity.defn(name="national.graduate")
     async def graduate(self, req: Graduate) -> None:
-        await self._client.call("POST", "/graduations", json=vars(req))
+        await self._client.call("POST", "/graduations", json=_body(req))
+
+
+def _body(req: RegisterLearner | UploadRecord | Graduate) -> dict[str, Any]:
+    # The journey's keys name the workflow and the record; the platform takes at most 64.
+    return {**asdict(req), "request_id": external_id(req.request_id)}

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from temporalio.client import Client
@@ -79,3 +79,6 @@ LearnerUser = Annotated[User, Depends(_role(Role.learner))]
 StaffUser = Annotated[User, Depends(_role(Role.school_staff))]
 RegulatorUser = Annotated[User, Depends(_role(Role.regulator))]
 OpsUser = Annotated[User, Depends(_role(Role.ops))]
+
+# A client's key for one action: a retried request with the same key is the same Update.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]

@@ -32,10 +32,9 @@ from workflows.journey_state import (
 )
 
 
-class JourneyCreate(BaseModel):
-    school_id: str = Field(min_length=1, max_length=32)
-    coach_id: str = Field(min_length=1, max_length=32)
-    vehicle_class: str = Field(pattern=r"^[A-Z][0-9]$")
+class ApplicantData(BaseModel):
+    """Who enrols: sent at sign-up, and again with a transfer (转校)."""
+
     name: str = Field(min_length=2, max_length=30)
     phone: str = Field(pattern=r"^1[3-9][0-9]{9}$")
     id_number: str
@@ -50,6 +49,12 @@ class JourneyCreate(BaseModel):
         if error:
             raise ValueError(error)
         return value
+
+
+class JourneyCreate(ApplicantData):
+    school_id: str = Field(min_length=1, max_length=32)
+    coach_id: str = Field(min_length=1, max_length=32)
+    vehicle_class: str = Field(pattern=r"^[A-Z][0-9]$")
 
 
 def journey_id(learner_id: str, school_id: str, vehicle_class: str) -> str:

@@ -102,6 +102,8 @@ def main() -> None:
                 settings.webhook_secret,
                 "--health-auto-result-seconds",
                 "5",
+                "--exam-auto-pass-seconds",
+                "3",
             ],
             procs,
         )
@@ -148,11 +150,15 @@ def print_banner() -> None:
   school port    http://127.0.0.1:8000/api/school/…
   gov port       http://127.0.0.1:8000/api/gov/…
   Temporal UI    http://127.0.0.1:8233
-  simulators     national :8101  health :8102  bank :8103
+  simulators     national :8101  health :8102  bank :8103  timing :8104  12123 :8105
+                 (health results after 5 s, exams passed after 3 s, on their own)
 
 Demo logins (password {DEMO_PASSWORD}):""")
     for username, role, display in DEMO_LOGINS:
         print(f"  {username:<10} {role:<13} {display}")
+    print("""
+Watch one learner go from sign-up to graduation (in another terminal):
+  .venv/bin/python -m scripts.demo_journey          (--learner learner1 for another learner)""")
     sys.stdout.flush()
 
 

@@ -12,12 +12,15 @@ from typing import Any
 
 import httpx
 from PIL import Image, ImageDraw
+from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.main import create_app
-from core.config import DEMO_WEBHOOK_SECRET, Settings
+from core.config import DEMO_WEBHOOK_SECRET, ROOT, Settings
+from core.db import engine_for
 from models.demo import DEMO_PASSWORD
+from models.ledger import LedgerEntry
 from subsystems.runner import Simulators, run_simulators, serve_apps
 from tests.factories import VALID_ID
 from worker import build_worker
@@ -76,9 +79,27 @@ class Platform:
             await asyncio.sleep(0.1)
 
 
+DEMO_POLICIES = [ROOT / "policy" / "demo.yaml", ROOT / "policy" / "fuzhou.yaml"]
+
+
 @asynccontextmanager
-async def platform(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Platform]:
-    async with run_simulators(tmp_path / "sims", DEMO_WEBHOOK_SECRET) as sims:
+async def platform(
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    *,
+    policy_paths: list[Path] | None = None,
+    demo_slots: bool = True,
+    health_auto_result_seconds: float | None = None,
+    exam_auto_pass_seconds: float | None = None,
+) -> AsyncIterator[Platform]:
+    """The platform as `make run` starts it: the demo policy (Rizhao's rules in seconds), demo
+    data and a week of demo slots; the simulators' automatic results are off unless asked."""
+    async with run_simulators(
+        tmp_path / "sims",
+        DEMO_WEBHOOK_SECRET,
+        health_auto_result_seconds=health_auto_result_seconds,
+        exam_auto_pass_seconds=exam_auto_pass_seconds,
+    ) as sims:
         settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
             data_dir=tmp_path / "var",
@@ -89,6 +110,9 @@ async def platform(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Pl
             exam_url=sims.urls["exam"],
             bank_url=sims.urls["bank"],
             subsystem_timeout_seconds=2.0,
+            demo_mode=True,
+            demo_slots=demo_slots,
+            policy_paths=policy_paths or DEMO_POLICIES,
         )
         app = create_app(settings, temporal=env.client)
         async with serve_apps({"api": app}) as urls:
@@ -170,3 +194,22 @@ async def pay(p: Platform, wf_id: str, me: dict[str, str], channel: str = "alipa
     r = await p.sim_http.post(f"{p.sims.urls['bank']}/_simulate/orders/{order_id}/pay")
     assert r.status_code == 200, r.text
     return order_id
+
+
+def ledger_by_payer(p: Platform) -> dict[str, list[int]]:
+    """payer -> [deposited, released, refunded] from the platform's own ledger."""
+    totals: dict[str, list[int]] = {}
+    with Session(engine_for(p.settings.database_url)) as session:
+        for e in session.exec(select(LedgerEntry)):
+            row = totals.setdefault(e.journey_id, [0, 0, 0])
+            row[["deposit", "release", "refund"].index(e.kind.value)] += e.amount_fen
+    return totals
+
+
+async def bank_by_payer(p: Platform) -> dict[str, list[int]]:
+    """payer -> [deposited, released, refunded] as the bank's reconciliation has it."""
+    r = await p.sim_http.get(f"{p.sims.urls['bank']}/reconciliation")
+    r.raise_for_status()
+    return {
+        row["payer_ref"]: [row["deposited"], row["released"], row["refunded"]] for row in r.json()
+    }

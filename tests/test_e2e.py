@@ -3,30 +3,9 @@
 from pathlib import Path
 
 import httpx
-from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from core.db import engine_for
-from models.ledger import LedgerEntry
-from tests.e2e import Platform, enrol_to_payment, pay, platform
-
-
-def ledger_by_payer(p: Platform) -> dict[str, list[int]]:
-    """payer -> [deposited, released, refunded] from the platform's own ledger."""
-    totals: dict[str, list[int]] = {}
-    with Session(engine_for(p.settings.database_url)) as session:
-        for e in session.exec(select(LedgerEntry)):
-            row = totals.setdefault(e.journey_id, [0, 0, 0])
-            row[["deposit", "release", "refund"].index(e.kind.value)] += e.amount_fen
-    return totals
-
-
-async def bank_by_payer(p: Platform) -> dict[str, list[int]]:
-    r = await p.sim_http.get(f"{p.sims.urls['bank']}/reconciliation")
-    r.raise_for_status()
-    return {
-        row["payer_ref"]: [row["deposited"], row["released"], row["refunded"]] for row in r.json()
-    }
+from tests.e2e import Platform, bank_by_payer, enrol_to_payment, ledger_by_payer, pay, platform
 
 
 async def test_happy_path_through_the_api(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:

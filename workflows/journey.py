@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows import search_attributes as sa
 
@@ -682,7 +683,11 @@ class LearnerJourney:
         async with self._lock:
             booking = self._practice.find_booking(req.booking_id)
             if booking is not None and booking.status == "booked":
-                await self._practice.cancel(booking, "school", req.reason)
+                try:
+                    await self._practice.cancel(booking, "school", req.reason)
+                except ActivityError as err:
+                    # e.g. the session has already started: the booking stands.
+                    self._record(booking.subject, "school_cancel_refused", str(err.cause))
 
     @workflow.signal
     async def exam_result(self, result: ExamResult) -> None:

@@ -224,10 +224,7 @@ class Practice:
         booking = self.booking(req.booking_id)
         fee: int = await steps.call(
             "bookings.no_show",
-            NoShow(
-                booking.booking_id,
-                self._in.policy.training.no_show_fee_pct,
-            ),
+            NoShow(booking.booking_id, self._in.policy.training.no_show_fee_pct, workflow.now()),
             result_type=int,
             interactive=True,
         )

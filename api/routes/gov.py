@@ -1,18 +1,34 @@
-"""治理端 governance port: regulators query journeys in their region through Temporal visibility."""
+"""治理端 governance port: regulators query journeys in their region through Temporal visibility,
+review stage reports (阶段报审) and see disputed training records."""
+
+import asyncio
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlmodel import select
+from pydantic import BaseModel, StringConstraints
+from sqlmodel import col, select
 
-from api.deps import RegulatorUser, SessionDep, TemporalDep
+from api.deps import IdempotencyKey, RegulatorUser, SessionDep, TemporalDep
 from api.errors import not_found
-from api.journeys import fetch_view, view_json
+from api.journeys import fetch_view, run_update, view_json
 from api.visibility import JourneySummary, list_journeys, quote
-from core.regions import region_covers
+from core.regions import region_covers, region_prefix
+from models.journeys import JourneyRecord
 from models.registry import School
 from workflows import search_attributes as sa
-from workflows.journey_state import Stage
+from workflows.journey import LearnerJourney
+from workflows.journey_state import (
+    TRAINING_STAGES,
+    JourneyView,
+    Stage,
+    StageReportAction,
+    Status,
+    Subject,
+)
 
 router = APIRouter(prefix="/api/gov", tags=["gov"])
+DISPUTE_QUERIES_AT_ONCE = 16
+DISPUTE_QUERY_SECONDS = 5.0
 
 
 @router.get("/journeys")
@@ -46,9 +62,107 @@ async def region_journeys(
     return await list_journeys(client, clauses, limit)
 
 
-@router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: str, client: TemporalDep, regulator: RegulatorUser) -> dict:
+async def region_journey(client: TemporalDep, wf_id: str, regulator: RegulatorUser) -> JourneyView:
     view = await fetch_view(client, wf_id)
     if not region_covers(regulator.region_code or "", view.city_code):
         raise not_found("journey")
-    return view_json(view)
+    return view
+
+
+@router.get("/journeys/{wf_id}")
+async def get_journey(wf_id: str, client: TemporalDep, regulator: RegulatorUser) -> dict:
+    return view_json(await region_journey(client, wf_id, regulator))
+
+
+# ---- stage reports (阶段报审): the regulator's review ---------------------------------------
+
+
+class ReportRejection(BaseModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+@router.post("/journeys/{wf_id}/stages/{subject}/report/approve")
+async def approve_stage_report(
+    wf_id: str,
+    subject: Subject,
+    client: TemporalDep,
+    regulator: RegulatorUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await region_journey(client, wf_id, regulator)
+    action = StageReportAction(subject.value, regulator.id, approve=True, role="regulator")
+    return view_json(await run_update(client, wf_id, LearnerJourney.stage_report, action, key))
+
+
+@router.post("/journeys/{wf_id}/stages/{subject}/report/reject")
+async def reject_stage_report(
+    wf_id: str,
+    subject: Subject,
+    body: ReportRejection,
+    client: TemporalDep,
+    regulator: RegulatorUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await region_journey(client, wf_id, regulator)
+    action = StageReportAction(
+        subject.value, regulator.id, approve=False, reason=body.reason, role="regulator"
+    )
+    return view_json(await run_update(client, wf_id, LearnerJourney.stage_report, action, key))
+
+
+# ---- disputed training records ------------------------------------------------------------
+
+
+class DisputedRecord(BaseModel):
+    workflow_id: str
+    school_id: str
+    record_no: str
+    subject: str
+    reason: str
+
+
+@router.get("/disputes")
+async def disputes(
+    session: SessionDep,
+    client: TemporalDep,
+    regulator: RegulatorUser,
+    limit: int = Query(50, ge=1, le=200),
+) -> list[DisputedRecord]:
+    """Training records learners disputed, in active training journeys of the region.
+
+    The read model picks the journeys (at most `limit`, longest in their stage first); each
+    one's view gives its records. A journey that cannot be read just now is left out.
+    """
+    prefix = region_prefix(regulator.region_code or "")
+    journeys = session.exec(
+        select(JourneyRecord)
+        .where(
+            col(JourneyRecord.city_code).startswith(prefix),
+            col(JourneyRecord.status) == Status.active.value,
+            col(JourneyRecord.stage).in_([s.value for s in TRAINING_STAGES]),
+        )
+        .order_by(col(JourneyRecord.stage_entered_at))
+        .limit(limit)
+    ).all()
+    gate = asyncio.Semaphore(DISPUTE_QUERIES_AT_ONCE)
+
+    async def disputed_in(wf_id: str) -> list[DisputedRecord]:
+        async with gate:
+            try:
+                view = await asyncio.wait_for(fetch_view(client, wf_id), DISPUTE_QUERY_SECONDS)
+            except (HTTPException, TimeoutError):
+                return []
+        return [
+            DisputedRecord(
+                workflow_id=view.workflow_id,
+                school_id=view.school_id,
+                record_no=r.record_no,
+                subject=r.subject,
+                reason=r.dispute_reason,
+            )
+            for r in view.state.records
+            if r.status == "disputed"
+        ]
+
+    found = await asyncio.gather(*(disputed_in(j.workflow_id) for j in journeys))
+    return [d for batch in found for d in batch][:limit]

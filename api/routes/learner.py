@@ -3,13 +3,13 @@
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api import documents as docs
-from api.deps import LearnerUser, SessionDep, SettingsDep, TemporalDep
+from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
 from api.journeys import (
     JourneyCreate,
@@ -41,7 +41,6 @@ from workflows.journey_state import (
 )
 
 router = APIRouter(prefix="/api/learner", tags=["learner"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 MAX_SIGNATURE_BYTES = 512 * 1024
 
 
@@ -177,6 +176,9 @@ async def sign_contract(
 
 class PaymentRequest(BaseModel):
     channel: Channel
+    # Only during training: a top-up of the escrow (e.g. for peak-hour sessions). At the
+    # payment stage the amount is the tuition still owed, whatever is sent.
+    amount_fen: int | None = Field(None, gt=0, le=10_000_000)
 
 
 @router.post("/journeys/{wf_id}/payment")
@@ -188,7 +190,7 @@ async def create_payment(
     key: IdempotencyKey = None,
 ) -> dict:
     await own_journey(client, wf_id, learner)
-    req = CreatePayment(body.channel.value)
+    req = CreatePayment(body.channel.value, body.amount_fen or 0)
     return view_json(await run_update(client, wf_id, LearnerJourney.create_payment, req, key))
 
 

@@ -1,20 +1,26 @@
-"""企业端 school port: a school's staff see their own learners and approve 面签."""
+"""企业端 school port: a school's staff see their own learners, approve 面签, submit stage reports
+(阶段报审), record no-shows and decide on coach changes."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
-from pydantic import BaseModel, Field
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import select
 
-from api.deps import SessionDep, StaffUser, TemporalDep
+from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
 from api.errors import not_found
 from api.journeys import fetch_view, run_update, view_json
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
-from workflows.journey_state import JourneyView, StaffDecision
+from workflows.journey_state import (
+    JourneyView,
+    NoShowReport,
+    StaffDecision,
+    StageReportAction,
+    Subject,
+)
 
 router = APIRouter(prefix="/api/school", tags=["school"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 
 
 @router.get("/journeys")
@@ -54,7 +60,7 @@ async def approve_signing(
 
 
 class Rejection(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 @router.post("/journeys/{wf_id}/signing/reject")
@@ -66,4 +72,62 @@ async def reject_signing(
         await run_update(
             client, wf_id, LearnerJourney.reject_signing, StaffDecision(staff.id, body.reason), key
         )
+    )
+
+
+# ---- training: stage reports, no-shows, coach changes -----------------------------------------
+
+
+@router.post("/journeys/{wf_id}/stages/{subject}/report")
+async def submit_stage_report(
+    wf_id: str, subject: Subject, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+) -> dict:
+    """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
+    await school_journey(client, wf_id, staff)
+    req = StageReportAction(subject.value, staff.id, role="school_staff")
+    return view_json(await run_update(client, wf_id, LearnerJourney.stage_report, req, key))
+
+
+@router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")
+async def report_no_show(
+    wf_id: str, booking_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+) -> dict:
+    await school_journey(client, wf_id, staff)
+    req = NoShowReport(booking_id, staff.id)
+    return view_json(await run_update(client, wf_id, LearnerJourney.report_no_show, req, key))
+
+
+class Approval(BaseModel):
+    reason: str = Field("", max_length=200)
+
+
+@router.post("/journeys/{wf_id}/coach-change/approve")
+async def approve_coach_change(
+    wf_id: str,
+    client: TemporalDep,
+    staff: StaffUser,
+    body: Approval | None = None,
+    key: IdempotencyKey = None,
+) -> dict:
+    await school_journey(client, wf_id, staff)
+    reason = body.reason.strip() if body else ""
+    return await _decide_coach_change(client, wf_id, staff, True, reason, key)
+
+
+@router.post("/journeys/{wf_id}/coach-change/reject")
+async def reject_coach_change(
+    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+) -> dict:
+    await school_journey(client, wf_id, staff)
+    return await _decide_coach_change(client, wf_id, staff, False, body.reason.strip(), key)
+
+
+async def _decide_coach_change(
+    client: TemporalDep, wf_id: str, staff: StaffUser, approve: bool, reason: str, key: str | None
+) -> dict:
+    decision = StageReportAction(
+        subject="", actor_id=staff.id, approve=approve, reason=reason, role="school_staff"
+    )
+    return view_json(
+        await run_update(client, wf_id, LearnerJourney.decide_coach_change, decision, key)
     )

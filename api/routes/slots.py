@@ -1,18 +1,30 @@
-"""企业端 school port: the school's timetable — publishing slots, listing them, coaches' leave.
+"""企业端 school port: the school's timetable — publishing, listing and withdrawing slots, coaches'
+leave.
 
-Withdrawing a *booked* slot goes through the learner's journey (the lead's route); this router
-only publishes and lists, and files leave (which withdraws open, unbooked slots by itself).
+Withdrawing an open slot is a database change here; withdrawing a *booked* one goes through the
+learner's journey (a signal: the journey cancels the booking, frees the slot and credits the
+learner). Leave withdraws open, unbooked slots by itself.
 """
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from sqlmodel import col, select
 
-from activities.slots import NewSlot, SlotRefused, add_coach_leave, list_slots, publish_slot
-from api.deps import SessionDep, StaffUser
-from api.errors import field_error, not_found
+from activities.slots import (
+    NewSlot,
+    SlotRefused,
+    add_coach_leave,
+    cancel_open_slot,
+    list_slots,
+    publish_slot,
+)
+from api.deps import SessionDep, StaffUser, TemporalDep
+from api.errors import field_error, not_found, temporal_errors
+from api.journeys import handle
 from models.training import (
     MAX_SLOT_HOURS,
     SlotBooking,
@@ -20,6 +32,8 @@ from models.training import (
     TrainingSlot,
     TrainingSlotPublic,
 )
+from workflows.journey import LearnerJourney
+from workflows.journey_state import SchoolCancelled
 
 router = APIRouter(prefix="/api/school", tags=["school"])
 
@@ -111,6 +125,59 @@ def coach_leave(
         end=leave.end,
         reason=leave.reason,
         cancelled_slot_ids=withdrawn,
+    )
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class SlotCancel(BaseModel):
+    reason: Reason
+
+
+@router.delete("/slots/{slot_id}", response_model=None)
+async def withdraw_slot(
+    slot_id: str,
+    session: SessionDep,
+    client: TemporalDep,
+    staff: StaffUser,
+    reason: Annotated[Reason | None, Query()] = None,
+    body: Annotated[SlotCancel | None, Body()] = None,
+) -> TrainingSlotPublic | JSONResponse:
+    """Withdraws a slot, the reason in the query or the body.
+
+    Open: withdrawn at once (200, the slot). Booked: the learner's journey is told and cancels
+    the booking at no cost to the learner (202 `cancelling`; the slot is withdrawn with it).
+    """
+    school_id = _school(staff.school_id)
+    why = body.reason if body is not None else reason
+    if why is None:
+        raise HTTPException(
+            422,
+            detail=[{"loc": ["query", "reason"], "msg": "reason is required", "type": "missing"}],
+        )
+    slot = session.get(TrainingSlot, slot_id)
+    if slot is None or slot.school_id != school_id:
+        raise not_found("slot")
+    booking = session.exec(
+        select(SlotBooking).where(
+            col(SlotBooking.slot_id) == slot_id, col(SlotBooking.status) == "booked"
+        )
+    ).first()
+    if booking is None:
+        try:
+            return _public(cancel_open_slot(session, slot_id, school_id))
+        except SlotRefused as exc:
+            raise refused(exc, "slot") from exc
+    if booking.start.replace(tzinfo=booking.start.tzinfo or UTC) <= datetime.now(UTC):
+        raise HTTPException(status.HTTP_409_CONFLICT, "课时已开始，不能取消")
+    async with temporal_errors():
+        await handle(client, booking.journey_id).signal(
+            LearnerJourney.school_cancelled, SchoolCancelled(booking.id, why)
+        )
+    return JSONResponse(
+        {"status": "cancelling", "slot_id": slot_id, "booking_id": booking.id},
+        status_code=status.HTTP_202_ACCEPTED,
     )
 
 

@@ -32,6 +32,18 @@ class Harness:
     fakes: FakeSubsystems
     engine: Engine
     started: list[WorkflowHandle] = field(default_factory=list)
+    # Sessions go on successive days (the daily caps), counted ahead of the server's clock
+    # instead of skipping time: practical ones within the booking horizon.
+    practical_days: int = 0
+    theory_days: int = 0
+
+    def next_practical_day(self) -> int:
+        self.practical_days += 1
+        return self.practical_days
+
+    def next_theory_day(self) -> int:
+        self.theory_days += 1
+        return self.theory_days
 
     async def start(self, inp: JourneyInput) -> WorkflowHandle:
         started = await self.env.client.start_workflow(

@@ -125,9 +125,8 @@ async def train_theory_like(h: Harness, handle: WorkflowHandle, subject: str) ->
     for mode, total in (("classroom", classroom), ("remote", remote)):
         while total > 0:
             minutes = min(total, 240)
-            start = await next_hour(h, days=1, hour=19)
+            start = await next_hour(h, days=h.next_theory_day(), hour=19)
             await send_record(h, handle, subject, mode, start, minutes)
-            await h.env.sleep(timedelta(days=1))  # one day's 学时 at a time
             total -= minutes
     await handle.execute_update(LearnerJourney.confirm_theory, RateStage(subject, 5, 4, "讲解清楚"))
 
@@ -221,9 +220,8 @@ async def train_practical(
     todo = hours if hours is not None else (p.required_minutes - p.confirmed_minutes) // 60
     while todo > 0:
         length = min(todo, 4)
-        start = await next_hour(h, days=1)
+        start = await next_hour(h, days=h.next_practical_day())
         await practical_session(h, handle, subject, school_id, start, length)
-        await h.env.sleep(timedelta(days=1))  # the next session is on another day
         todo -= length
 
 

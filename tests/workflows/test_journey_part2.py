@@ -87,7 +87,7 @@ async def test_c1_learner_under_the_staged_model(harness: Harness) -> None:
 
 async def test_theory_daily_cap_and_remote_limit(harness: Harness) -> None:
     handle = await to_training(harness)
-    day = await next_hour(harness, days=1)
+    day = await next_hour(harness, days=harness.next_practical_day())
     await send_record(harness, handle, "theory", "classroom", day, 240)
     await send_record(harness, handle, "theory", "classroom", day + timedelta(hours=5), 120)
     view = await handle.query(LearnerJourney.view)
@@ -171,7 +171,7 @@ async def test_learning_permit_expiry_ends_the_journey(harness: Harness) -> None
 async def test_invalid_minutes_never_count_or_pay(harness: Harness) -> None:
     handle = await to_training(harness)
     await finish_subject(harness, handle, "theory")
-    start = await next_hour(harness, days=1)
+    start = await next_hour(harness, days=harness.next_practical_day())
     await practical_session(
         harness, handle, "field", "S371100001", start, 4, invalid_minutes=60, reason="人脸比对失败"
     )
@@ -185,7 +185,7 @@ async def test_invalid_minutes_never_count_or_pay(harness: Harness) -> None:
 async def test_disputed_record_is_held_unpaid(harness: Harness) -> None:
     handle = await to_training(harness)
     await finish_subject(harness, handle, "theory")
-    start = await next_hour(harness, days=1)
+    start = await next_hour(harness, days=harness.next_practical_day())
     released_before = (await handle.query(LearnerJourney.view)).state.money.released_fen
     record_no = await practical_session(
         harness, handle, "field", "S371100001", start, 2, confirm=False
@@ -203,7 +203,7 @@ async def test_disputed_record_is_held_unpaid(harness: Harness) -> None:
 async def test_double_booking_and_late_cancellation_fee(harness: Harness) -> None:
     handle = await to_training(harness)
     await finish_subject(harness, handle, "theory")
-    start = await next_hour(harness, days=2)
+    start = await next_hour(harness, days=harness.next_practical_day() + 1)
     first = publish(harness, "S371100001", "field", start, 2)
     other = publish(
         harness, "S371100001", "field", start, 2, coach="K2", vehicle="SIM1", kind="simulator"
@@ -301,13 +301,12 @@ async def test_hundreds_of_sessions_continue_as_new_and_complete(harness: Harnes
     await until(handle, lambda v: v.state.stage == "field")
     done = 0
     while done < 150:
-        day = await next_hour(harness, days=1, hour=0)
+        day = await next_hour(harness, days=harness.next_practical_day(), hour=0)
         for hour in range(min(20, 150 - done)):
             await practical_session(
                 harness, handle, "field", "S371100001", day + timedelta(hours=hour), 1
             )
             done += 1
-        await harness.env.sleep(timedelta(days=1))
     view = await handle.query(LearnerJourney.view)
     field = view.state.subjects["field"]
     assert (field.confirmed_minutes, len(view.state.records)) == (150 * 60, 150 + 4)
@@ -320,7 +319,13 @@ async def test_school_cancellation_is_free_and_credits_the_learner(harness: Harn
     handle = await to_training(harness)
     await finish_subject(harness, handle, "theory")
     await until(handle, lambda v: v.state.stage == "field")
-    slot = publish(harness, "S371100001", "field", await next_hour(harness, days=1), 2)
+    slot = publish(
+        harness,
+        "S371100001",
+        "field",
+        await next_hour(harness, days=harness.next_practical_day()),
+        2,
+    )
     state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
     booking = state.bookings[-1].booking_id
     await handle.signal(LearnerJourney.school_cancelled, SchoolCancelled(booking, "教练车故障"))
@@ -330,7 +335,12 @@ async def test_school_cancellation_is_free_and_credits_the_learner(harness: Harn
     assert view.state.credit_fen == credit
     # The credit comes off what the school is paid next: the learner keeps it in escrow.
     await practical_session(
-        harness, handle, "field", "S371100001", await next_hour(harness, days=2), 2
+        harness,
+        handle,
+        "field",
+        "S371100001",
+        await next_hour(harness, days=harness.next_practical_day() + 1),
+        2,
     )
     state = (await handle.query(LearnerJourney.view)).state
     assert state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE - credit
@@ -341,17 +351,31 @@ async def test_no_show_costs_the_policy_fee(harness: Harness) -> None:
     handle = await to_training(harness)
     await finish_subject(harness, handle, "theory")
     await until(handle, lambda v: v.state.stage == "field")
-    start = await next_hour(harness, days=1)
-    slot = publish(harness, "S371100001", "field", start, 2)
+    slot = publish(
+        harness,
+        "S371100001",
+        "field",
+        await next_hour(harness, days=harness.next_practical_day()),
+        2,
+    )
     state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
-    booking = state.bookings[-1].booking_id
-    no_show = NoShowReport(booking, "U-school1")
-    assert "未到预约结束时间" in await refusal(handle, LearnerJourney.report_no_show, no_show)
-    await harness.env.sleep(timedelta(days=2))
+    no_show = NoShowReport(state.bookings[-1].booking_id, "U-school1")
+    await harness.env.sleep(timedelta(days=2))  # the session's time passes; nobody came
     state = await handle.execute_update(LearnerJourney.report_no_show, no_show)
     assert (state.bookings[-1].status, state.bookings[-1].fee_fen) == ("no_show", 2 * FIELD_RATE)
     assert state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE
     harness.assert_ledger_matches_bank(handle.id, held=state.money.held_fen)
+    # A session that has not ended yet cannot be called a no-show.
+    later = publish(
+        harness,
+        "S371100001",
+        "field",
+        await next_hour(harness, days=harness.next_practical_day()),
+        2,
+    )
+    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(later))
+    early = NoShowReport(state.bookings[-1].booking_id, "U-school1")
+    assert "未到预约结束时间" in await refusal(handle, LearnerJourney.report_no_show, early)
 
 
 async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None:

@@ -1,0 +1,318 @@
+"""服务端 learner port, part 2: training, exams, graduation and after.
+
+Thin handlers: check the input and the caller's scope, run the journey's Update, return the
+view. The journey's validators refuse what the rules forbid (409, nothing written); input
+that cannot be right is a 422 naming the field before the journey is asked at all.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, StringConstraints
+
+from activities.bookings import open_slots
+from activities.slots import held
+from api import documents as docs
+from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
+from api.errors import field_error, not_found
+from api.journeys import ApplicantData, JourneyCreate, build_input, run_update, view_json
+from api.routes.learner import own_journey
+from models.registry import Coach
+from models.training import TrainingSlotPublic, hour_starts, resource
+from policy.model import Policy
+from workflows.journey import LearnerJourney
+from workflows.journey_state import (
+    BookExam,
+    BookSlotRequest,
+    CancelBookingRequest,
+    CoachChangeRequest,
+    FollowupReview,
+    JourneyView,
+    RateStage,
+    RecordDecision,
+    StageReportAction,
+    Status,
+    Subject,
+    Transfer,
+)
+
+router = APIRouter(prefix="/api/learner", tags=["learner"])
+
+Stars = Annotated[int, Field(ge=1, le=5)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+ARCHIVE_KINDS = ("registration", "teaching_log", "training_records", "certificate")
+
+
+def _policy(request: Request, view: JourneyView) -> Policy:
+    return request.app.state.policies[view.city_code]
+
+
+async def _update(
+    client: TemporalDep, wf_id: str, update: Any, arg: Any, key: str | None
+) -> dict[str, Any]:
+    return view_json(await run_update(client, wf_id, update, arg, key))
+
+
+# ---- practical bookings (科目二, 科目三) -------------------------------------------------------
+
+
+@router.get("/journeys/{wf_id}/slots")
+async def list_open_slots(
+    wf_id: str,
+    request: Request,
+    session: SessionDep,
+    client: TemporalDep,
+    learner: LearnerUser,
+) -> list[TrainingSlotPublic]:
+    """The school's open slots for the current stage that the learner is free to take (an hour
+    they already booked, in this journey or another, is left out); empty when the stage books
+    none."""
+    view = await own_journey(client, wf_id, learner)
+    subject = str(view.state.stage)
+    if subject not in ("field", "road") or view.state.status != Status.active:
+        return []
+    horizon = _policy(request, view).training.booking_horizon_days
+    slots = open_slots(session, view.school_id, subject, datetime.now(UTC), horizon)
+    hours = {s.id: set(hour_starts(_utc(s.start), _utc(s.end))) for s in slots}
+    every_hour = sorted(set().union(*hours.values()))
+    busy = {
+        _utc(h.hour_start)
+        for h in (
+            held(session, [resource("learner", learner.id)], every_hour) if every_hour else []
+        )
+    }
+    return [
+        TrainingSlotPublic.model_validate(s, from_attributes=True)
+        for s in slots
+        if not hours[s.id] & busy
+    ]
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they are stored in UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class BookingCreate(BaseModel):
+    slot_id: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/journeys/{wf_id}/bookings")
+async def book_slot(
+    wf_id: str,
+    body: BookingCreate,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    req = BookSlotRequest(body.slot_id)
+    return await _update(client, wf_id, LearnerJourney.book_slot, req, key)
+
+
+class BookingCancel(BaseModel):
+    reason: Comment = ""
+
+
+@router.post("/journeys/{wf_id}/bookings/{booking_id}/cancel")
+async def cancel_booking(
+    wf_id: str,
+    booking_id: str,
+    client: TemporalDep,
+    learner: LearnerUser,
+    body: BookingCancel | None = None,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    req = CancelBookingRequest(booking_id, body.reason if body else "")
+    return await _update(client, wf_id, LearnerJourney.cancel_booking, req, key)
+
+
+# ---- training records: confirm or dispute (学时确认) ------------------------------------------
+
+
+@router.post("/journeys/{wf_id}/records/{record_no}/confirm")
+async def confirm_record(
+    wf_id: str,
+    record_no: str,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    return await _update(
+        client, wf_id, LearnerJourney.confirm_record, RecordDecision(record_no), key
+    )
+
+
+class Dispute(BaseModel):
+    reason: Reason
+
+
+@router.post("/journeys/{wf_id}/records/{record_no}/dispute")
+async def dispute_record(
+    wf_id: str,
+    record_no: str,
+    body: Dispute,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    req = RecordDecision(record_no, dispute_reason=body.reason)
+    return await _update(client, wf_id, LearnerJourney.confirm_record, req, key)
+
+
+# ---- stages: theory confirmation with a rating, the stage report (阶段报审) -----------------
+
+
+class StageRating(BaseModel):
+    school_stars: Stars
+    coach_stars: Stars
+    comment: Comment = ""
+
+
+@router.post("/journeys/{wf_id}/stages/{subject}/confirm")
+async def confirm_stage(
+    wf_id: str,
+    subject: Literal["theory", "safety"],
+    body: StageRating,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    req = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
+    return await _update(client, wf_id, LearnerJourney.confirm_theory, req, key)
+
+
+@router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
+async def confirm_stage_report(
+    wf_id: str,
+    subject: Subject,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    req = StageReportAction(subject.value, learner.id, role="learner")
+    return await _update(client, wf_id, LearnerJourney.stage_report, req, key)
+
+
+# ---- exams (12123) -------------------------------------------------------------------------
+
+
+class ExamBookingCreate(BaseModel):
+    subject: Subject
+    exam_date: date
+    venue: Annotated[
+        str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ] = None
+
+
+@router.post("/journeys/{wf_id}/exams")
+async def book_exam(
+    wf_id: str,
+    body: ExamBookingCreate,
+    request: Request,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    view = await own_journey(client, wf_id, learner)
+    venue = body.venue or f"{_policy(request, view).city_name}机动车驾驶人考试中心"
+    req = BookExam(body.subject.value, body.exam_date.isoformat(), venue)
+    return await _update(client, wf_id, LearnerJourney.book_exam, req, key)
+
+
+# ---- coach change, follow-up review, transfer ------------------------------------------------
+
+
+class CoachChangeCreate(BaseModel):
+    coach_id: Id
+    reason: Reason
+
+
+@router.post("/journeys/{wf_id}/coach-change")
+async def request_coach_change(
+    wf_id: str,
+    body: CoachChangeCreate,
+    session: SessionDep,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    view = await own_journey(client, wf_id, learner)
+    coach = session.get(Coach, body.coach_id)
+    if coach is None or coach.school_id != view.school_id or not coach.active:
+        raise field_error("coach_id", "no active coach with this id at the journey's school")
+    if view.vehicle_class not in coach.permitted_classes:
+        raise field_error("coach_id", f"coach {coach.name} may not teach {view.vehicle_class}")
+    req = CoachChangeRequest(coach.id, coach.name, body.reason)
+    return await _update(client, wf_id, LearnerJourney.request_coach_change, req, key)
+
+
+class FollowupCreate(BaseModel):
+    school_stars: Stars
+    coach_stars: Stars
+    comment: Comment = ""
+
+
+@router.post("/journeys/{wf_id}/followup")
+async def add_followup_review(
+    wf_id: str,
+    body: FollowupCreate,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    req = FollowupReview(body.school_stars, body.coach_stars, body.comment)
+    return await _update(client, wf_id, LearnerJourney.add_followup_review, req, key)
+
+
+class TransferCreate(ApplicantData):
+    """转校: the new school and coach, with the applicant's data as at sign-up."""
+
+    reason: Reason
+    school_id: Id
+    coach_id: Id
+
+
+@router.post("/journeys/{wf_id}/transfer")
+async def transfer(
+    wf_id: str,
+    body: TransferCreate,
+    request: Request,
+    session: SessionDep,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    view = await own_journey(client, wf_id, learner)
+    if body.school_id == view.school_id:
+        raise field_error("school_id", "转入驾校不能与当前驾校相同")
+    enrolment = JourneyCreate(
+        **body.model_dump(exclude={"reason"}), vehicle_class=view.vehicle_class
+    )
+    new = build_input(session, learner, enrolment, request.app.state.policies)
+    return await _update(client, wf_id, LearnerJourney.transfer, Transfer(body.reason, new), key)
+
+
+# ---- the archive (登记表, 教学日志, 培训记录, 结业证书) --------------------------------------
+
+
+@router.get("/journeys/{wf_id}/documents/{kind}.pdf")
+async def archive_pdf(
+    wf_id: str, kind: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+) -> Response:
+    """One archive document, once the learner has graduated (404 before)."""
+    if kind not in ARCHIVE_KINDS:
+        raise not_found("document")
+    s = (await own_journey(client, wf_id, learner)).state
+    name = f"{s.certificate_no or wf_id}-{kind}.pdf"
+    return docs.pdf_response(settings, kind, s.archive.get(kind, ""), name)
