@@ -8,6 +8,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.training import china_day
+
 with workflow.unsafe.imports_passed_through():
     from activities.bank import InvoiceLine, IssuedInvoice, IssueInvoice
     from activities.bookings import BookedSlot
@@ -296,7 +298,7 @@ def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
         ),
         vehicle_class=inp.vehicle_class,
         coach_name=inp.coach_name,
-        enrolled_on=workflow.info().start_time.date().isoformat(),
+        enrolled_on=china_day(workflow.info().start_time),
         health_check=HealthCheckEntry(
             centre_name=health.centre_id,
             examined_on=health.examined_at.date().isoformat() if health.examined_at else "",
@@ -310,7 +312,7 @@ def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
         subjects=subjects,
         records=records,
         certificate_no=s.certificate_no,
-        graduated_on=workflow.now().date().isoformat(),
+        graduated_on=china_day(workflow.now()),
         city_name=inp.policy.city_name,
     )
 
