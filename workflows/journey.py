@@ -340,6 +340,7 @@ class LearnerJourney:
             await steps.book_health(self._in, booking_id, req)
             self._s.health.booking_id = booking_id
             self._s.health.centre_id = req.centre_id
+            self._s.health.centre_name = req.centre_name
             self._s.health.slot = req.slot
             self._s.health.fee_fen = req.fee_fen
             self._record("health_check", "booked", f"{req.centre_id} {req.slot}")

@@ -127,6 +127,7 @@ class StepOutcome:
 class HealthCheck:
     booking_id: str = ""
     centre_id: str = ""
+    centre_name: str = ""
     slot: str = ""
     fee_fen: int = 0
     passed: bool | None = None
@@ -287,6 +288,8 @@ class Booking:
     status: str = "booked"  # booked | cancelled | completed | no_show
     cancelled_by: str = ""
     fee_fen: int = 0
+    coach_name: str = ""  # for the teaching log (教学日志)
+    vehicle_plate: str = ""
 
 
 @dataclass
@@ -320,6 +323,7 @@ class BookHealthCheck:
     centre_id: str
     slot: str  # ISO datetime of the centre's slot
     fee_fen: int
+    centre_name: str = ""
 
 
 @dataclass

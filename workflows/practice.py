@@ -187,6 +187,8 @@ class Practice:
                 rate_kind=booked.rate_kind,
                 coach_id=booked.coach_id,
                 vehicle_id=booked.vehicle_id,
+                coach_name=booked.coach_name,
+                vehicle_plate=booked.vehicle_plate,
             )
         )
         self._record(booked.subject, "booked", f"{booked.slot_id} {booked.rate_kind}")

@@ -270,6 +270,8 @@ def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
         )
         for p in s.subjects.values()
     ]
+    # A practical record's session is its booking: the coach and car of that session.
+    sessions = {b.booking_id: b for b in s.bookings}
     records = [
         TrainingRecordLine(
             record_no=r.record_no,
@@ -281,8 +283,12 @@ def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
             valid_minutes=r.counted_minutes,
             invalid_minutes=r.invalid_minutes,
             invalid_reason=r.invalid_reason,
-            coach_name=inp.coach_name,
-            vehicle_plate="",
+            coach_name=(
+                sessions[r.session_id].coach_name if r.session_id in sessions else inp.coach_name
+            ),
+            vehicle_plate=(
+                sessions[r.session_id].vehicle_plate if r.session_id in sessions else ""
+            ),
             status=r.status,
             rate_fen=r.rate_fen,
             paid_fen=r.paid_fen,
@@ -300,7 +306,7 @@ def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
         coach_name=inp.coach_name,
         enrolled_on=china_day(workflow.info().start_time),
         health_check=HealthCheckEntry(
-            centre_name=health.centre_id,
+            centre_name=health.centre_name or health.centre_id,
             examined_on=health.examined_at.date().isoformat() if health.examined_at else "",
             result="passed" if health.passed else "failed",
         ),

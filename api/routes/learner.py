@@ -138,7 +138,7 @@ async def book_health_check(
     centre = session.get(HealthCentre, body.centre_id)
     if centre is None or centre.city_code != view.city_code:
         raise field_error("centre_id", "no health centre with this id in the school's city")
-    req = BookHealthCheck(centre.id, body.slot, centre.fee_fen)
+    req = BookHealthCheck(centre.id, body.slot, centre.fee_fen, centre.name)
     return view_json(await run_update(client, wf_id, LearnerJourney.book_health_check, req, key))
 
 

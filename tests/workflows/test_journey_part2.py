@@ -68,6 +68,8 @@ async def test_c1_learner_from_payment_to_closed_per_hour(harness: Harness) -> N
     harness.assert_ledger_matches_bank(handle.id, held=0)
     assert ("graduate", result.certificate_no) in harness.fakes.calls
     assert harness.fakes.archive is not None and len(harness.fakes.archive.records) > 10
+    practical = [r for r in harness.fakes.archive.records if r.subject in ("field", "road")]
+    assert {(r.coach_name, r.vehicle_plate) for r in practical} == {("王建国", "鲁L00009学")}
     await harness.keep_history(handle, "part2_graduated_per_hour")
 
 
@@ -390,3 +392,13 @@ async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None
     )
     assert (state.coach_id, state.coach_change.status) == ("S371100001-K2", "approved")
     assert (await handle.query(LearnerJourney.view)).coach_id == "S371100001-K2"
+
+
+async def test_archive_names_each_sessions_coach_and_car(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await finish_subject(harness, handle, "theory")
+    await train_practical(harness, handle, "field", hours=4)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("测试档案"))
+    state = await handle.result()
+    booking = state.bookings[-1]
+    assert (booking.coach_name, booking.vehicle_plate) == ("王建国", "鲁L00009学")
