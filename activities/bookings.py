@@ -90,6 +90,8 @@ class NoShow:
     booking_id: str
     fee_pct: int
     now: datetime
+    # The journey is ending: a session that has begun (not only ended) counts as missed.
+    begun_is_enough: bool = False
 
 
 class BookingActivities:
@@ -162,7 +164,7 @@ class BookingActivities:
                 return booking.fee_fen
             if booking.status != "booked":
                 raise _refuse("该预约已取消或已完成，不能记为缺席", "not_booked")
-            if p.now < booking.end:
+            if p.now < (booking.start if p.begun_is_enough else booking.end):
                 raise _refuse("课时尚未结束，不能记为缺席", "not_ended")
             fee = booking.hours * booking.rate_fen * p.fee_pct // 100
             if not _transition(session, booking.id, status="no_show", fee_fen=fee):

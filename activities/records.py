@@ -7,9 +7,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry, accounts_for
+
+# A posting that contradicts the one already recorded under its key: a bug, never retried.
+LEDGER_MISMATCH = "LedgerMismatch"
 
 
 @dataclass
@@ -111,4 +115,8 @@ def _check_same_posting(existing: LedgerEntry, p: LedgerPosting) -> None:
         EntryKind(p.kind),
         p.journey_id,
     ):
-        raise ValueError(f"ledger key {p.idempotency_key} reused for a different movement")
+        raise ApplicationError(
+            f"ledger key {p.idempotency_key} reused for a different movement",
+            type=LEDGER_MISMATCH,
+            non_retryable=True,
+        )

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+from fastapi import HTTPException, status
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
@@ -14,6 +15,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import field_error, temporal_errors
 from core.config import Settings
@@ -24,6 +26,7 @@ from policy.model import Policy
 from workflows import search_attributes as sa
 from workflows.documents_data import FeeAnnex
 from workflows.journey import LearnerJourney
+from workflows.journey_ids import journey_ids
 from workflows.journey_state import (
     Applicant,
     JourneyInput,
@@ -55,11 +58,6 @@ class JourneyCreate(ApplicantData):
     school_id: str = Field(min_length=1, max_length=32)
     coach_id: str = Field(min_length=1, max_length=32)
     vehicle_class: str = Field(pattern=r"^[A-Z][0-9]$")
-
-
-def journey_id(learner_id: str, school_id: str, vehicle_class: str) -> str:
-    """One workflow per enrolment: a double submit finds the running one instead of a twin."""
-    return f"journey-{learner_id}-{school_id}-{vehicle_class}"
 
 
 def build_input(
@@ -108,17 +106,23 @@ def build_input(
 
 
 async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -> str:
-    wf_id = journey_id(inp.learner_id, inp.school.id, inp.vehicle_class)
-    await client.start_workflow(
-        LearnerJourney.run,
-        inp,
-        id=wf_id,
-        task_queue=settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        search_attributes=initial_search_attributes(inp),
-    )
-    return wf_id
+    """Starts the enrolment's journey under the first id no closed enrolment holds; a double
+    submit meets the running journey instead of starting a twin."""
+    for wf_id in journey_ids(inp.learner_id, inp.school.id, inp.vehicle_class):
+        try:
+            await client.start_workflow(
+                LearnerJourney.run,
+                inp,
+                id=wf_id,
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=initial_search_attributes(inp),
+            )
+        except WorkflowAlreadyStartedError:
+            continue  # a closed enrolment holds this id
+        return wf_id
+    raise HTTPException(status.HTTP_409_CONFLICT, "报名次数已达上限，请联系平台")
 
 
 def initial_search_attributes(inp: JourneyInput) -> TypedSearchAttributes:

@@ -2,9 +2,11 @@
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 from core.config import ROOT
 from policy.loader import load_policy
@@ -66,10 +68,16 @@ C1_TUITION = SERVICES + 40000 + 16 * 12000 + 24 * 13000
 async def until(
     handle: WorkflowHandle, ready: Callable[[JourneyView], bool], seconds: float = 15.0
 ) -> JourneyView:
-    """Polls the journey's query until `ready` holds (real time; no time is skipped)."""
+    """Polls the journey's query until `ready` holds (real time; no time is skipped). A query
+    that lands while a run continues as new may time out: it is asked again."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        view = await handle.query(LearnerJourney.view)
+        try:
+            view = await handle.query(LearnerJourney.view, rpc_timeout=timedelta(seconds=5))
+        except RPCError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            continue
         if ready(view):
             return view
         if asyncio.get_running_loop().time() > deadline:

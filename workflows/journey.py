@@ -12,9 +12,11 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 from workflows import search_attributes as sa
+from workflows.journey_ids import journey_ids
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import CancelOrder, CreateOrder
@@ -30,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         CoachChange,
         CoachChangeRequest,
         CreatePayment,
+        EndRequest,
         ExamResult,
         FollowupReview,
         HealthCheck,
@@ -56,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
 
-from workflows import exams, steps, training
+from workflows import callbacks, exams, steps, training
 from workflows.money import MoneyMover
 from workflows.practice import Practice
 
@@ -77,11 +80,9 @@ class LearnerJourney:
         self._in = inp
         self._s = inp.resume or JourneyState(coach_id=inp.coach_id)
         self._lock = asyncio.Lock()
-        self._pending_end: JourneyEnded | None = None
-        self._pending_transfer: JourneyInput | None = None
         self._projected_version = -1
         self._money = MoneyMover(inp, self._s)
-        self._practice = Practice(inp, self._s, self._money, self._record)
+        self._practice = Practice(inp, self._s, self._money, self._record, self._new_rules)
 
     # ---- the journey, read top to bottom -------------------------------------------------
 
@@ -90,6 +91,7 @@ class LearnerJourney:
         try:
             if inp.resume is None:
                 self._s.stage_entered_at = workflow.now()
+                self._s.enrolled_at = workflow.now()
                 await self._sign_up()
                 await self._health_check()
                 await self._in_person_signing()
@@ -226,13 +228,21 @@ class LearnerJourney:
         """阶段报审: the school submits, the learner confirms, the regulator approves."""
         p = self._s.subjects[subject]
         report = p.report
+        auto = self._in.policy.timers.stage_report_auto_approve
         while report.status != "approved":
-            await self._set_waiting(
-                WaitingOn.school if report.status in ("none", "rejected") else WaitingOn.learner
-            )
-            await self._wait(lambda: report.status == "confirmed")
+            if not self._new_rules():
+                await self._set_waiting(
+                    WaitingOn.school if report.status in ("none", "rejected") else WaitingOn.learner
+                )
+                await self._wait(lambda: report.status == "confirmed")
+            elif report.status != "confirmed":
+                # Each hand may act while a read-model write is in flight: wait for any change,
+                # never for one exact status that may already have passed.
+                status = report.status
+                await self._set_waiting(REPORT_WAITING_ON[REPORT_TURNS[status]])
+                await self._wait(lambda status=status: report.status != status)
+                continue
             await self._set_waiting(WaitingOn.regulator)
-            auto = self._in.policy.timers.stage_report_auto_approve
             try:
                 await self._wait(lambda: report.status != "confirmed", timeout=auto or None)
             except TimeoutError:
@@ -307,8 +317,9 @@ class LearnerJourney:
                 "national.withdraw_learner",
                 WithdrawLearner(self._key("withdraw"), self._s.learner_no),
             )
-        if ended.status == Status.transferred and self._pending_transfer is not None:
-            await self._start_new_school_journey(self._pending_transfer)
+        request = self._s.end_requested
+        if ended.status == Status.transferred and request and request.transfer_to is not None:
+            await self._start_new_school_journey(request.transfer_to)
         self._record(self._s.stage.value, ended.status.value, ended.reason)
         await self._enter(Stage.closed, WaitingOn.nobody)
 
@@ -316,18 +327,30 @@ class LearnerJourney:
         """转校: the new school's journey starts with the hours and passes carried over; it
         outlives this one (the parent closes, the child goes on)."""
         carried = training.carried_from(self._s, self._wf_id())
-        child_id = f"journey-{new.learner_id}-{new.school.id}-{new.vehicle_class}"
-        await workflow.start_child_workflow(
-            LearnerJourney.run,
-            replace(new, carried=carried),
-            id=child_id,
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-        )
-        self._s.transferred_to = child_id
+        for child_id in journey_ids(new.learner_id, new.school.id, new.vehicle_class):
+            try:
+                await workflow.start_child_workflow(
+                    LearnerJourney.run,
+                    replace(new, carried=carried),
+                    id=child_id,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                continue  # an earlier enrolment (or this one: A→B→A) holds the id
+            self._s.transferred_to = child_id
+            return
+        self._record("transfer", "refused", "转校次数已达上限")
 
     async def _cancel_open_bookings(self, reason: str) -> None:
+        """At the end, future sessions are cancelled free of charge; sessions already begun
+        are settled by the policy as missed (a refusal is recorded, never fatal)."""
         for booking in self._s.bookings:
-            if booking.status == "booked":
+            if booking.status != "booked":
+                continue
+            if self._new_rules():
+                await self._practice.close_at_end(booking, reason)
+            else:
                 await self._practice.cancel(booking, "school", reason, free=True)
 
     # ---- updates: learner, staff and regulator actions -------------------------------------
@@ -357,6 +380,7 @@ class LearnerJourney:
 
     @workflow.update
     async def approve_signing(self, decision: StaffDecision) -> JourneyState:
+        self._check_signing_open()
         self._s.signing_approved_by = decision.staff_id
         self._record("signing", "approved", decision.staff_id)
         return self._s
@@ -364,10 +388,19 @@ class LearnerJourney:
     @approve_signing.validator
     def _validate_approve(self, decision: StaffDecision) -> None:
         self._require_stage(Stage.signing)
+        if self._s.signing_approved_by:
+            raise ValueError("面签已通过")
+
+    def _check_signing_open(self) -> None:
+        """Approve and reject may pass their validators in one activation: the first handler
+        decides, the second is refused."""
+        if self._s.signing_approved_by or self._pending_end is not None:
+            raise ApplicationError("面签已处理", type="AlreadyDecided")
 
     @workflow.update
     async def reject_signing(self, decision: StaffDecision) -> JourneyState:
-        self._fail_pending(JourneyEnded(Status.rejected, f"面签未通过：{decision.reason}"))
+        self._check_signing_open()
+        self._fail_pending(Status.rejected, f"面签未通过：{decision.reason}")
         self._record("signing", "rejected", decision.reason)
         return self._s
 
@@ -446,20 +479,21 @@ class LearnerJourney:
     @workflow.update
     async def withdraw(self, req: Withdraw) -> JourneyState:
         self._s.withdraw_requested = req.reason
-        self._fail_pending(JourneyEnded(Status.withdrawn, f"学员退学：{req.reason}"))
+        self._fail_pending(Status.withdrawn, f"学员退学：{req.reason}")
         return self._s
 
     @withdraw.validator
     def _validate_withdraw(self, req: Withdraw) -> None:
         self._require_active()
+        if self._s.stage in (Stage.graduation, Stage.followup):
+            raise ValueError("已结业，不能退学")
         if not req.reason.strip():
             raise ValueError("reason is required")
 
     @workflow.update
     async def transfer(self, req: Transfer) -> JourneyState:
         self._s.withdraw_requested = req.reason
-        self._pending_transfer = req.new_journey
-        self._fail_pending(JourneyEnded(Status.transferred, f"转校：{req.reason}"))
+        self._fail_pending(Status.transferred, f"转校：{req.reason}", req.new_journey)
         return self._s
 
     @transfer.validator
@@ -469,6 +503,12 @@ class LearnerJourney:
             raise ValueError("缴费并开始培训后方可转校；此前请直接退学")
         if req.new_journey.school.id == self._in.school.id:
             raise ValueError("转入驾校不能与当前驾校相同")
+        new = req.new_journey
+        if (new.learner_id, new.applicant.id_number) != (
+            self._in.learner_id,
+            self._in.applicant.id_number,
+        ):
+            raise ValueError("转校须由同一学员本人办理")
 
     # Training: theory confirmation, practical bookings, records, coach changes.
 
@@ -650,6 +690,8 @@ class LearnerJourney:
 
     @workflow.signal
     async def health_result(self, result: HealthResult) -> None:
+        if self._bad_data("health_check", callbacks.health_result_error(result)):
+            return
         h = self._s.health
         if result.booking_id != h.booking_id or h.passed is not None:
             return
@@ -658,6 +700,8 @@ class LearnerJourney:
 
     @workflow.signal
     async def payment_callback(self, cb: PaymentCallback) -> None:
+        if self._bad_data("payment", callbacks.payment_error(cb)):
+            return
         async with self._lock:
             await self._book_payment(cb)
 
@@ -675,6 +719,8 @@ class LearnerJourney:
 
     @workflow.signal
     async def training_record(self, rec: TrainingRecord) -> None:
+        if self._bad_data(rec.subject, callbacks.training_record_error(rec)):
+            return
         async with self._lock:
             if self._s.status == Status.active and self._s.subjects:
                 await self._practice.add_record(rec)
@@ -692,6 +738,8 @@ class LearnerJourney:
 
     @workflow.signal
     async def exam_result(self, result: ExamResult) -> None:
+        if self._bad_data("exam", callbacks.exam_result_error(result)):
+            return
         subject = exams.subject_of(result.subject)
         p = self._s.subjects.get(subject)
         if p is None or result.booking_id != p.exam.booking_id:
@@ -708,6 +756,12 @@ class LearnerJourney:
         else:
             p.exam.last_failed_on = result.exam_date
         self._record(subject, "exam_passed" if result.passed else "exam_failed", result.exam_date)
+
+    def _bad_data(self, step: str, error: str | None) -> bool:
+        """Records a callback whose data cannot be used; the journey goes on without it."""
+        if error is not None:
+            self._record(str(step)[:20], "bad_data", error)
+        return error is not None
 
     # ---- queries ------------------------------------------------------------------------------
 
@@ -731,6 +785,11 @@ class LearnerJourney:
     def _key(self, what: str) -> str:
         return f"{self._wf_id()}:{what}"
 
+    def _new_rules(self) -> bool:
+        """True for journeys that run the money-and-lifecycle rules (all new ones); never call
+        it from a validator or a query."""
+        return workflow.patched(LIFECYCLE_PATCH)
+
     def _require_active(self) -> None:
         if self._s.status != Status.active or self._s.withdraw_requested:
             raise ValueError("旅程已结束")
@@ -749,8 +808,17 @@ class LearnerJourney:
         self._s.steps.append(StepOutcome(step, outcome, workflow.now(), detail))
         self._s.version += 1
 
-    def _fail_pending(self, ended: JourneyEnded) -> None:
-        self._pending_end = self._pending_end or ended
+    def _fail_pending(
+        self, status: Status, reason: str, transfer_to: JourneyInput | None = None
+    ) -> None:
+        if self._s.end_requested is None:
+            self._s.end_requested = EndRequest(status.value, reason, transfer_to)
+
+    @property
+    def _pending_end(self) -> "JourneyEnded | None":
+        """The end asked for, kept in the state so that continuing as new carries it."""
+        r = self._s.end_requested
+        return None if r is None else JourneyEnded(Status(r.status), r.reason)
 
     def _pending_order(self) -> PaymentOrder | None:
         return next((o for o in self._s.orders if o.status == "pending"), None)
@@ -787,8 +855,9 @@ class LearnerJourney:
                     raise
                 on_timeout()
             break
-        if self._pending_end is not None:
-            raise self._pending_end
+        ended = self._pending_end
+        if ended is not None:
+            raise ended
         if self._history_full() and not done():
             raise _ContinueAsNew
         await self._project()
@@ -855,7 +924,7 @@ class LearnerJourney:
                 status=s.status.value,
                 waiting_on=s.waiting_on.value,
                 stage_entered_at=s.stage_entered_at or workflow.now(),
-                started_at=workflow.info().start_time,
+                started_at=s.enrolled_at or workflow.info().start_time,
                 learner_no=s.learner_no,
                 version=s.version,
             ),
@@ -875,3 +944,10 @@ REPORT_TURNS = {
 }
 REPORT_ROLES = {"submit": "school_staff", "confirm": "learner", "review": "regulator"}
 REPORT_WHO = {"submit": "驾校提交", "confirm": "学员确认", "review": "监管部门审核"}
+REPORT_WAITING_ON = {
+    "submit": WaitingOn.school,
+    "confirm": WaitingOn.learner,
+    "review": WaitingOn.regulator,
+}
+# Running journeys started before these rules replay the old code paths (workflow.patched).
+LIFECYCLE_PATCH = "money-and-lifecycle-1"

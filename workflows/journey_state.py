@@ -202,6 +202,18 @@ class JourneyState:
     followup_review: "Review | None" = None
     transferred_to: str = ""
     runs: int = 1  # continue-as-new count
+    # When the learner enrolled (the first run's start; later runs carry it).
+    enrolled_at: datetime | None = None
+    # An end asked for (withdrawal, transfer, rejection) and not yet carried out: kept in the
+    # state so that continuing as new cannot lose it.
+    end_requested: "EndRequest | None" = None
+
+
+@dataclass
+class EndRequest:
+    status: str  # a Status value
+    reason: str
+    transfer_to: "JourneyInput | None" = None
 
 
 @dataclass

@@ -2,12 +2,13 @@
 then a ledger posting with the same key, then the journey's own running balances."""
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.steps import call
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import CancelOrder, CancelOutcome, CreateOrder, MoveHeldMoney
-    from activities.records import LedgerPosting
+    from activities.records import LEDGER_MISMATCH, LedgerPosting
     from workflows.journey_state import JourneyInput, JourneyState, PaymentCallback
     from workflows.training import unreleased_due_fen
 
@@ -110,14 +111,25 @@ class MoneyMover:
         )
 
     async def _post(self, what: str, kind: str, amount_fen: int, bank_txn_id: str) -> None:
-        await call(
-            "records.post_ledger",
-            LedgerPosting(
-                idempotency_key=self._key(what),
-                journey_id=workflow.info().workflow_id,
-                school_id=self._in.school.id,
-                kind=kind,
-                amount_fen=amount_fen,
-                bank_txn_id=bank_txn_id,
-            ),
-        )
+        try:
+            await call(
+                "records.post_ledger",
+                LedgerPosting(
+                    idempotency_key=self._key(what),
+                    journey_id=workflow.info().workflow_id,
+                    school_id=self._in.school.id,
+                    kind=kind,
+                    amount_fen=amount_fen,
+                    bank_txn_id=bank_txn_id,
+                ),
+            )
+        except ActivityError as err:
+            if isinstance(err.cause, ApplicationError) and err.cause.type == LEDGER_MISMATCH:
+                # A bug, not a refusal: fail the workflow task so the journey stops where it
+                # is, visibly in the Temporal UI, until ops fix it; no money moves meanwhile.
+                raise LedgerMismatchError(err.cause.message) from err
+            raise
+
+
+class LedgerMismatchError(RuntimeError):
+    """Fails the workflow task (not the workflow): the journey waits for a fix."""

@@ -8,6 +8,7 @@ the side effects (bookings, national platform, escrow) as activities.
 from collections.abc import Callable
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows import steps, training
 from workflows.money import MoneyMover
@@ -38,9 +39,15 @@ with workflow.unsafe.imports_passed_through():
 
 class Practice:
     def __init__(
-        self, inp: JourneyInput, state: JourneyState, money: MoneyMover, record: Callable[..., None]
+        self,
+        inp: JourneyInput,
+        state: JourneyState,
+        money: MoneyMover,
+        record: Callable[..., None],
+        new_rules: Callable[[], bool],
     ) -> None:
         self._in = inp
+        self._new_rules = new_rules
         self._s = state
         self._money = money
         self._record = record
@@ -88,7 +95,10 @@ class Practice:
         booking = self.find_booking(rec.session_id)
         if booking is not None and booking.status not in ("booked", "completed"):
             booking = None  # a cancelled booking earns nothing
-        entry = training.count_record(self._s, self._in.policy, rec, booking)
+        new_rules = self._new_rules()
+        if new_rules and booking is not None and booking.status == "completed":
+            booking = None  # one booked session, one record
+        entry = training.count_record(self._s, self._in.policy, rec, booking, new_rules)
         self._s.records.append(entry)
         training.add_counted(self._s.subjects[rec.subject], entry)
         if booking is not None and booking.status == "booked":
@@ -222,13 +232,33 @@ class Practice:
         )
         await self._money.release_due(f"cancel-{booking.booking_id}")
 
-    async def no_show(self, req: NoShowReport) -> None:
+    async def close_at_end(self, booking: Booking, reason: str) -> None:
+        """The journey is ending: a session still ahead is cancelled free of charge, one that
+        has begun with no record is settled as missed. A refusal (say the record arrived at the
+        bookings table first) is recorded; the journey still ends."""
+        try:
+            if booking.start > workflow.now():
+                await self.cancel(booking, "school", reason, free=True)
+            else:
+                await self.no_show(NoShowReport(booking.booking_id, "platform"), at_end=True)
+        except ActivityError as err:
+            refusal = steps.business_reason(err)
+            if refusal is None:
+                raise
+            self._record(booking.subject, "booking_unsettled", f"{booking.booking_id} {refusal}")
+
+    async def no_show(self, req: NoShowReport, at_end: bool = False) -> None:
         booking = self.booking(req.booking_id)
         fee: int = await steps.call(
             "bookings.no_show",
-            NoShow(booking.booking_id, self._in.policy.training.no_show_fee_pct, workflow.now()),
+            NoShow(
+                booking.booking_id,
+                self._in.policy.training.no_show_fee_pct,
+                workflow.now(),
+                begun_is_enough=at_end,
+            ),
             result_type=int,
-            interactive=True,
+            interactive=not at_end,
         )
         booking.status, booking.fee_fen = "no_show", fee
         self._s.due.fees_fen += fee

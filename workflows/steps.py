@@ -304,7 +304,7 @@ def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
         ),
         vehicle_class=inp.vehicle_class,
         coach_name=inp.coach_name,
-        enrolled_on=china_day(workflow.info().start_time),
+        enrolled_on=china_day(s.enrolled_at or workflow.info().start_time),
         health_check=HealthCheckEntry(
             centre_name=health.centre_name or health.centre_id,
             examined_on=health.examined_at.date().isoformat() if health.examined_at else "",

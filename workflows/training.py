@@ -22,7 +22,8 @@ PRACTICAL_MODES = ("practical", "simulator")
 
 
 def china_day(moment: datetime) -> str:
-    return moment.astimezone(CHINA).date().isoformat()
+    """The China date of a moment; a naive one is taken as UTC, never as the worker's zone."""
+    return utc(moment).astimezone(CHINA).date().isoformat()
 
 
 def init_subjects(
@@ -60,7 +61,11 @@ def hours_met(p: SubjectProgress) -> bool:
 
 
 def count_record(
-    state: JourneyState, policy: Policy, rec: TrainingRecord, booking: Booking | None
+    state: JourneyState,
+    policy: Policy,
+    rec: TrainingRecord,
+    booking: Booking | None,
+    within_booking: bool = True,
 ) -> RecordEntry:
     """How many of a record's valid minutes count, after the daily cap and the remote limit.
 
@@ -84,6 +89,8 @@ def count_record(
         counted = min(counted, max(remote_allowed, 0))
     if not theory_like and booking is None:
         counted, reason = 0, reason or "无平台预约记录，不计学时"
+    if within_booking and booking is not None and counted > booking.hours * 60:
+        counted, reason = booking.hours * 60, reason or "超出预约时长的部分不计"
     if counted < rec.valid_minutes and not reason:
         reason = "超过每日学时上限或远程学时上限，超出部分不计"
     return RecordEntry(

@@ -3,8 +3,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from temporalio.exceptions import ApplicationError
 
-from activities.records import JourneyProjection, LedgerPosting, RecordActivities
+from activities.records import LEDGER_MISMATCH, JourneyProjection, LedgerPosting, RecordActivities
 from models.journeys import JourneyRecord
 from models.ledger import LedgerEntry
 
@@ -52,5 +53,7 @@ def test_ledger_posting_twice_records_once(demo_engine: Engine) -> None:
 def test_ledger_key_reused_for_another_amount_is_refused(demo_engine: Engine) -> None:
     records = RecordActivities(demo_engine)
     records.post_ledger(LedgerPosting("k", "j1", "S371100001", "deposit", 100, "T1"))
-    with pytest.raises(ValueError, match="reused"):
+    with pytest.raises(ApplicationError, match="reused") as refused:
         records.post_ledger(LedgerPosting("k", "j1", "S371100001", "deposit", 200, "T1"))
+    # A bug, not an outage: retrying cannot help, and the journey must stop visibly.
+    assert refused.value.non_retryable and refused.value.type == LEDGER_MISMATCH

@@ -1,20 +1,23 @@
 import json
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.bookings import BookingActivities
-from activities.records import RecordActivities
+from activities.records import JourneyProjection, RecordActivities
 from core.db import make_engine, migrate
 from models.demo import load_demo_data
 from models.ledger import EntryKind, LedgerEntry
@@ -95,8 +98,12 @@ class Harness:
         assert self.fakes.balances[journey_id] == [t["deposit"], t["release"], t["refund"]]
 
 
-@pytest.fixture
-async def harness(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def running_harness(
+    env: WorkflowEnvironment, tmp_path: Path, projection_delay: float = 0.0
+) -> AsyncIterator[Harness]:
+    """A worker with fake subsystems and a real SQLite read model; `projection_delay` slows
+    every read-model write, so actions land while one is still in flight."""
     url = f"sqlite:///{tmp_path / 'wf.db'}"
     migrate(url)
     engine = make_engine(url)
@@ -105,14 +112,20 @@ async def harness(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
     fakes = FakeSubsystems()
     records = RecordActivities(engine)
     bookings = BookingActivities(engine)
+
+    @activity.defn(name="records.project_journey")
+    def project_journey(p: JourneyProjection) -> None:
+        time.sleep(projection_delay)
+        records.project_journey(p)
+
     queue = f"test-{uuid.uuid4().hex}"
     async with Worker(
-        ts_env.client,
+        env.client,
         task_queue=queue,
         workflows=[LearnerJourney],
         activities=[
             *fakes.activities(),
-            records.project_journey,
+            project_journey if projection_delay else records.project_journey,
             records.post_ledger,
             bookings.book,
             bookings.cancel,
@@ -121,7 +134,21 @@ async def harness(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
         ],
         activity_executor=ThreadPoolExecutor(8),
     ):
-        h = Harness(ts_env, queue, fakes, engine)
+        h = Harness(env, queue, fakes, engine)
         yield h
         await h.terminate_running()
     engine.dispose()
+
+
+@pytest.fixture
+async def harness(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with running_harness(ts_env, tmp_path) as h:
+        yield h
+
+
+@pytest.fixture
+async def slow_projection_harness(
+    ts_env: WorkflowEnvironment, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    async with running_harness(ts_env, tmp_path, projection_delay=0.5) as h:
+        yield h

@@ -34,8 +34,11 @@ from workflows.training import CHINA
 SIGNATURE = "iVBORw0KGgo="  # the workflow only passes it on to the renderer
 
 
-async def to_health_check(h: Harness, inp: JourneyInput | None = None) -> WorkflowHandle:
-    handle = await h.start(inp or journey_input())
+async def to_health_check(
+    h: Harness, inp: JourneyInput | None = None, handle: WorkflowHandle | None = None
+) -> WorkflowHandle:
+    """Starts a journey (or takes one already started) and waits for the health check."""
+    handle = handle or await h.start(inp or journey_input())
     await until(handle, lambda v: v.state.stage == "health_check")
     return handle
 
@@ -51,8 +54,10 @@ async def pass_health(h: Harness, handle: WorkflowHandle, age: timedelta = timed
     )
 
 
-async def to_payment(h: Harness, inp: JourneyInput | None = None) -> WorkflowHandle:
-    handle = await to_health_check(h, inp)
+async def to_payment(
+    h: Harness, inp: JourneyInput | None = None, handle: WorkflowHandle | None = None
+) -> WorkflowHandle:
+    handle = await to_health_check(h, inp, handle)
     await pass_health(h, handle)
     await until(handle, lambda v: v.state.stage == "signing")
     await handle.execute_update(LearnerJourney.approve_signing, StaffDecision("U-school1"))

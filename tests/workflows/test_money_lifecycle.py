@@ -1,0 +1,237 @@
+"""Issue 7: money and lifecycle defects, each reproduced on the time-skipping server."""
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from api.journeys import start_journey
+from core.config import Settings
+from models.journeys import JourneyRecord
+from tests.factories import C1_TUITION, SERVICES, journey_input, until
+from tests.workflows.conftest import Harness
+from tests.workflows.drive import (
+    finish_subject,
+    next_hour,
+    pass_health,
+    pay,
+    practical_session,
+    publish,
+    refusal,
+    send_record,
+    to_health_check,
+    to_payment,
+    to_training,
+    train_theory_like,
+)
+from workflows.journey import LearnerJourney
+from workflows.journey_state import (
+    BookHealthCheck,
+    BookSlotRequest,
+    ExamResult,
+    HealthResult,
+    JourneyInput,
+    StaffDecision,
+    StageReportAction,
+    TrainingRecord,
+    Transfer,
+    Withdraw,
+)
+
+FIELD_RATE = 12000
+
+
+async def test_stage_report_acted_on_during_a_read_model_write_does_not_hang(
+    slow_projection_harness: Harness,
+) -> None:
+    """Submit, confirm and approve all land while a 0.5 s projection is in flight."""
+    h = slow_projection_harness
+    handle = await to_training(h)
+    await train_theory_like(h, handle, "theory")
+    # The school acts as soon as the journey says it waits on it, while that write runs.
+    await until(handle, lambda v: v.state.waiting_on == "school")
+    for actor, role in (
+        ("U-school1", "school_staff"),
+        ("U-learner1", "learner"),
+        ("U-rizhao", "regulator"),
+    ):
+        await handle.execute_update(
+            LearnerJourney.stage_report, StageReportAction("theory", actor, role=role)
+        )
+    view = await until(handle, lambda v: v.state.subjects["theory"].exam.eligible, seconds=30)
+    assert view.state.subjects["theory"].report.status == "approved"
+
+
+async def to_field(h: Harness, inp: JourneyInput | None = None) -> WorkflowHandle:
+    handle = await to_training(h, inp)
+    await finish_subject(h, handle, "theory")
+    await until(handle, lambda v: v.state.stage == "field")
+    return handle
+
+
+async def book(h: Harness, handle: WorkflowHandle, start: datetime, hours: int = 2) -> str:
+    slot = publish(h, "S371100001", "field", start, hours)
+    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
+    return state.bookings[-1].booking_id
+
+
+@pytest.mark.parametrize("into_session", [timedelta(hours=1), timedelta(days=2)])
+async def test_withdrawal_with_a_session_begun_settles_it_as_missed(
+    harness: Harness, into_session: timedelta
+) -> None:
+    """A booking whose start has passed cannot be cancelled; the journey still ends cleanly."""
+    handle = await to_field(harness)
+    start = await next_hour(harness, days=harness.next_practical_day())
+    await book(harness, handle, start)
+    await harness.env.sleep(start - await harness.env.get_current_time() + into_session)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
+    result = await handle.result()
+    assert (result.status, result.bookings[-1].status) == ("withdrawn", "no_show")
+    assert result.bookings[-1].fee_fen == 2 * FIELD_RATE  # the policy's no-show fee: 100%
+    assert result.money.held_fen == 0
+    assert ("withdraw", result.learner_no) in harness.fakes.calls
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+
+
+async def test_withdrawal_after_graduation_is_refused(harness: Harness) -> None:
+    handle = await to_training(harness)
+    for subject in ("theory", "field", "road", "safety"):
+        await finish_subject(harness, handle, subject)
+    await until(handle, lambda v: v.state.stage == "followup")
+    assert "已结业" in await refusal(handle, LearnerJourney.withdraw, Withdraw("不想要了"))
+    assert (await handle.query(LearnerJourney.view)).state.status == "active"
+
+
+async def test_bad_callback_data_is_recorded_and_the_journey_goes_on(harness: Harness) -> None:
+    handle = await to_health_check(harness)
+    view = await handle.execute_update(
+        LearnerJourney.book_health_check, BookHealthCheck("H371100001", "2026-11-02T08:00", 6000)
+    )
+    naive = datetime(2026, 11, 2, 9, 0)  # no time zone
+    await handle.signal(
+        LearnerJourney.health_result, HealthResult(view.health.booking_id, True, naive)
+    )
+    await handle.signal(LearnerJourney.exam_result, ExamResult("x", 9, "2026-11-02", True))
+    await handle.signal(LearnerJourney.exam_result, ExamResult("x", 1, "yesterday", True))
+    view = await until(handle, lambda v: sum(s.outcome == "bad_data" for s in v.state.steps) == 3)
+    assert view.state.health.passed is None
+    examined = await harness.env.get_current_time()  # the real result still counts
+    await handle.signal(
+        LearnerJourney.health_result, HealthResult(view.state.health.booking_id, True, examined)
+    )
+    await until(handle, lambda v: v.state.stage == "signing")
+
+
+async def test_training_record_with_naive_times_is_refused(harness: Harness) -> None:
+    handle = await to_training(harness)
+    naive = datetime(2026, 11, 30, 19, 0)
+    record = TrainingRecord(
+        "REC-naive", "SES-1", "theory", "classroom", naive, naive + timedelta(hours=2), 120
+    )
+    await handle.signal(LearnerJourney.training_record, record)
+    view = await until(handle, lambda v: any(s.outcome == "bad_data" for s in v.state.steps))
+    assert view.state.records == [] and view.state.subjects["theory"].counted_minutes == 0
+
+
+async def test_approve_and_reject_at_once_accept_exactly_one(harness: Harness) -> None:
+    for _ in range(3):
+        handle = await to_health_check(harness)
+        await pass_health(harness, handle)
+        await until(handle, lambda v: v.state.stage == "signing")
+        outcomes = await asyncio.gather(
+            handle.execute_update(LearnerJourney.approve_signing, StaffDecision("U-school1")),
+            handle.execute_update(
+                LearnerJourney.reject_signing, StaffDecision("U-school1", "证件不符")
+            ),
+            return_exceptions=True,
+        )
+        accepted = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(accepted) == 1, outcomes
+        assert all(isinstance(o, WorkflowUpdateFailedError) for o in outcomes if o not in accepted)
+        await handle.terminate("next try")
+
+
+async def test_one_booked_session_completes_with_one_record_within_its_hours(
+    harness: Harness,
+) -> None:
+    handle = await to_field(harness)
+    start = await next_hour(harness, days=harness.next_practical_day())
+    booking = await book(harness, handle, start, hours=2)
+    # The terminal reports 3 hours for a 2-hour booking, then the same session again.
+    first = await send_record(harness, handle, "field", "practical", start, 180, booking)
+    second = await send_record(harness, handle, "field", "practical", start, 120, booking)
+    records = {r.record_no: r for r in (await handle.query(LearnerJourney.view)).state.records}
+    assert records[first].counted_minutes == 120
+    assert records[second].counted_minutes == 0
+
+
+async def test_enrolment_date_survives_continue_as_new(harness: Harness) -> None:
+    inp = replace(journey_input(), history_limit=200)
+    handle = await to_field(harness, inp)
+    enrolled = (await until(handle, lambda v: True)).state.enrolled_at
+    for _ in range(3):
+        start = await next_hour(harness, days=harness.next_practical_day())
+        await practical_session(harness, handle, "field", "S371100001", start, 1)
+    state = (await until(handle, lambda v: v.state.runs >= 2)).state
+    assert state.enrolled_at == enrolled
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
+    await handle.result()
+    with Session(harness.engine) as session:
+        row = session.get(JourneyRecord, handle.id)
+        assert row is not None and row.started_at.replace(tzinfo=UTC) == enrolled
+
+
+async def test_each_enrolment_has_its_own_keys_and_read_model_row(harness: Harness) -> None:
+    """Enrol, pay, withdraw; enrol again, pay, withdraw: both refunds reach the bank."""
+    settings = Settings(task_queue=harness.task_queue)
+    inp = journey_input()
+    ids = []
+    for _ in range(2):
+        wf_id = await start_journey(harness.env.client, settings, inp)
+        # A double submit meets the running journey.
+        assert await start_journey(harness.env.client, settings, inp) == wf_id
+        handle = await to_payment(harness, handle=harness.follow(wf_id))
+        await pay(harness, handle)
+        await until(handle, lambda v: v.state.stage == "theory")
+        await handle.execute_update(LearnerJourney.withdraw, Withdraw("换城市"))
+        result = await handle.result()
+        assert result.money.refunded_fen == C1_TUITION - SERVICES
+        harness.assert_ledger_matches_bank(wf_id, held=0)
+        ids.append(wf_id)
+    assert ids[0] != ids[1]
+    with Session(harness.engine) as session:
+        rows = [session.get(JourneyRecord, wf_id) for wf_id in ids]
+    assert [(r.status, r.stage) for r in rows if r] == [("withdrawn", "closed")] * 2
+
+
+async def _enrol_and_pay(h: Harness, handle: WorkflowHandle) -> None:
+    await to_payment(h, handle=handle)
+    await pay(h, handle)
+    await until(handle, lambda v: v.state.stage == "theory")
+
+
+async def test_transfer_there_and_back_gets_a_new_enrolment_each_time(harness: Harness) -> None:
+    settings = Settings(task_queue=harness.task_queue)
+    first = harness.follow(await start_journey(harness.env.client, settings, journey_input()))
+    await _enrol_and_pay(harness, first)
+    to_b = Transfer("离家更近", journey_input(school_id="S371100002"))
+    await first.execute_update(LearnerJourney.transfer, to_b)
+    at_b = harness.follow((await first.result()).transferred_to)
+    await _enrol_and_pay(harness, at_b)
+    await at_b.execute_update(LearnerJourney.transfer, Transfer("还是原来的好", journey_input()))
+    back = (await at_b.result()).transferred_to
+    assert back == f"{first.id}-2"
+    await _enrol_and_pay(harness, harness.follow(back))
+    for journey in (first.id, at_b.id):
+        harness.assert_ledger_matches_bank(journey, held=0)
+
+
+async def test_transfer_must_carry_the_same_person(harness: Harness) -> None:
+    handle = await to_training(harness)
+    someone_else = journey_input(school_id="S371100002")
+    someone_else.applicant.id_number = "110105194912310029"
+    why = await refusal(handle, LearnerJourney.transfer, Transfer("换人", someone_else))
+    assert "同一学员" in why
