@@ -3,6 +3,7 @@
 The fake bank keeps its own balances per payer, so tests can compare them with the ledger.
 """
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ class FakeSubsystems:
     balances: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     moved_keys: set[str] = field(default_factory=set)
     archive: ArchiveData | None = None
+    order_gate: asyncio.Event | None = None  # when set, creating an order waits for it
 
     def activities(self) -> list:  # type: ignore[type-arg]
         return [
@@ -84,6 +86,8 @@ class FakeSubsystems:
 
     @activity.defn(name="bank.create_order")
     async def create_order(self, req: CreateOrder) -> str:
+        if self.order_gate is not None:
+            await self.order_gate.wait()
         self.orders[req.order_id] = req.amount_fen
         self.calls.append(("order", req.order_id))
         return f"http://bank.test/pay/{req.order_id}"

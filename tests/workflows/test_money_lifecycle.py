@@ -31,6 +31,7 @@ from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     BookHealthCheck,
     BookSlotRequest,
+    CreatePayment,
     ExamResult,
     HealthResult,
     JourneyInput,
@@ -235,3 +236,29 @@ async def test_transfer_must_carry_the_same_person(harness: Harness) -> None:
     someone_else.applicant.id_number = "110105194912310029"
     why = await refusal(handle, LearnerJourney.transfer, Transfer("换人", someone_else))
     assert "同一学员" in why
+
+
+async def test_withdrawal_while_the_run_waits_to_continue_as_new_is_kept(
+    harness: Harness,
+) -> None:
+    """The run has decided to continue as new and waits for a slow Update; a withdrawal
+    accepted meanwhile must end the journey, not vanish with the old run."""
+    handle = await to_training(harness, replace(journey_input(), history_limit=10_000))
+    length = len((await handle.fetch_history()).events)
+    limit = length + 20
+    # Same journey, same history so far, but a limit just ahead: start it again with it.
+    await handle.terminate("restart with a short history limit")
+    handle = await to_training(harness, replace(journey_input(), history_limit=limit))
+    harness.fakes.order_gate = asyncio.Event()
+    topup = asyncio.create_task(
+        handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay", 5000))
+    )
+    ignored = HealthResult("no-such-booking", True, await harness.env.get_current_time())
+    while len((await handle.fetch_history()).events) <= limit + 8:
+        await handle.signal(LearnerJourney.health_result, ignored)  # history grows, nothing else
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
+    harness.fakes.order_gate.set()
+    await topup
+    result = await asyncio.wait_for(handle.result(), timeout=30)
+    assert (result.status, result.runs) == ("withdrawn", 2)
+    assert result.money.held_fen == 0
