@@ -55,6 +55,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         bank.cancel_order,
         bank.release,
         bank.refund,
+        bank.claw_back,
         bank.issue_invoice,
         records.project_journey,
         records.post_ledger,

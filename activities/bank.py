@@ -105,6 +105,12 @@ class BankActivities:
         """Refunds held money to the learner; returns the bank's transaction id."""
         return await self._move("/refunds", "refund_id", req)
 
+    @activity.defn(name="bank.claw_back")
+    async def claw_back(self, req: MoveHeldMoney) -> str:
+        """Pays back to the learner money already released to the school (a compensation the
+        contract deducts from the school's settlement); returns the transaction id."""
+        return await self._move("/clawbacks", "clawback_id", req)
+
     async def _move(self, path: str, key_field: str, req: MoveHeldMoney) -> str:
         body = await self._client.call(
             "POST",

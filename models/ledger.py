@@ -5,7 +5,9 @@ Each row moves `amount_fen` from `debit` to `credit`. Accounts:
 - `held:<journey>`    what is still held for one learner
 - `school:<school>`   released to the school
 - `refunded:<journey>` paid back to the learner
-so deposited = held + released + refunded holds for every learner at every moment.
+A clawback moves money the school was paid back to the learner (school -> refunded), so
+deposited = held + (release - clawback) + (refund + clawback) holds for every learner at every
+moment.
 """
 
 from datetime import datetime
@@ -18,6 +20,7 @@ class EntryKind(StrEnum):
     deposit = "deposit"
     release = "release"
     refund = "refund"
+    clawback = "clawback"
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -41,4 +44,5 @@ def accounts_for(kind: EntryKind, journey_id: str, school_id: str) -> tuple[str,
         EntryKind.deposit: (f"escrow:{school_id}", held),
         EntryKind.release: (held, f"school:{school_id}"),
         EntryKind.refund: (held, f"refunded:{journey_id}"),
+        EntryKind.clawback: (f"school:{school_id}", f"refunded:{journey_id}"),
     }[kind]

@@ -41,7 +41,22 @@ from subsystems.common import (
     utc_now_iso,
 )
 
-SCHEMA = """
+MOVEMENTS_TABLE = """
+CREATE TABLE IF NOT EXISTS movements (
+    kind TEXT NOT NULL CHECK (kind IN ('release', 'refund', 'clawback')),
+    movement_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    payer_ref TEXT NOT NULL,
+    amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+    reason TEXT,
+    bank_txn_id TEXT NOT NULL UNIQUE,
+    executed_at TEXT NOT NULL,
+    PRIMARY KEY (kind, movement_id)
+);
+"""
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS accounts (
     account_id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL
@@ -69,17 +84,9 @@ CREATE TABLE IF NOT EXISTS ledger (
     PRIMARY KEY (account_id, payer_ref),
     CHECK (released >= 0 AND refunded >= 0 AND deposited - released - refunded >= 0)
 );
-CREATE TABLE IF NOT EXISTS movements (
-    kind TEXT NOT NULL CHECK (kind IN ('release', 'refund')),
-    movement_id TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    payer_ref TEXT NOT NULL,
-    amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
-    reason TEXT,
-    bank_txn_id TEXT NOT NULL UNIQUE,
-    executed_at TEXT NOT NULL,
-    PRIMARY KEY (kind, movement_id)
-);
+"""
+    + MOVEMENTS_TABLE
+    + """
 CREATE TABLE IF NOT EXISTS invoices (
     invoice_id TEXT PRIMARY KEY,
     order_id TEXT NOT NULL UNIQUE REFERENCES orders (order_id),
@@ -92,6 +99,7 @@ CREATE TABLE IF NOT EXISTS invoices (
     issued_at TEXT NOT NULL
 );
 """
+)
 
 Channel = Literal["unionpay", "alipay", "wechat"]
 CHANNEL_NAMES: dict[str, str] = {"unionpay": "云闪付", "alipay": "支付宝", "wechat": "微信支付"}
@@ -127,6 +135,14 @@ class RefundRequest(MovementRequest):
     reason: Text
 
 
+class ClawbackRequest(MovementRequest):
+    """Money already released to the school, paid back to the learner it came from (e.g. a
+    compensation the contract deducts from the school's settlement)."""
+
+    clawback_id: Id
+    reason: Text
+
+
 class InvoiceItem(BaseModel):
     name: Text
     amount_fen: int = Field(gt=0)
@@ -158,6 +174,14 @@ def _load_order(conn: sqlite3.Connection, order_id: str) -> sqlite3.Row:
 def _held(conn: sqlite3.Connection, account_id: str, payer_ref: str) -> int:
     row = conn.execute(
         "SELECT deposited - released - refunded FROM ledger WHERE account_id = ? AND payer_ref = ?",
+        (account_id, payer_ref),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _released(conn: sqlite3.Connection, account_id: str, payer_ref: str) -> int:
+    row = conn.execute(
+        "SELECT released FROM ledger WHERE account_id = ? AND payer_ref = ?",
         (account_id, payer_ref),
     ).fetchone()
     return 0 if row is None else int(row[0])
@@ -320,25 +344,30 @@ def _page(title: str, body: str) -> str:
 # ---- releases and refunds -----------------------------------------------------------------
 
 
+MOVEMENT_NAMES = {"release": "划拨指令", "refund": "退款指令", "clawback": "追回指令"}
+# What each movement adds to the payer's balances: (released, refunded).
+MOVEMENT_EFFECT = {"release": (1, 0), "refund": (0, 1), "clawback": (-1, 1)}
+
+
 def _move(
     sim: Simulator,
-    kind: Literal["release", "refund"],
+    kind: Literal["release", "refund", "clawback"],
     key: str,
-    req: ReleaseRequest | RefundRequest,
+    req: ReleaseRequest | RefundRequest | ClawbackRequest,
 ) -> JSONResponse:
-    column = {"release": "released", "refund": "refunded"}[kind]
-    reason = req.reason if isinstance(req, RefundRequest) else None
+    released_sign, refunded_sign = MOVEMENT_EFFECT[kind]
+    reason = getattr(req, "reason", None)
 
     def action(conn: sqlite3.Connection) -> tuple[int, JSON]:
-        held = _held(conn, req.account_id, req.payer_ref)
-        if req.amount_fen > held:
-            raise reject(
-                422,
-                "insufficient_held",
-                "监管账户中该学员的余额不足",
-                held_fen=held,
-                requested_fen=req.amount_fen,
-            )
+        if kind == "clawback":
+            source, message = "released", "该学员已划拨给驾校的金额不足"
+            available = _released(conn, req.account_id, req.payer_ref)
+        else:
+            source, message = "held", "监管账户中该学员的余额不足"
+            available = _held(conn, req.account_id, req.payer_ref)
+        if req.amount_fen > available:
+            detail = {f"{source}_fen": available, "requested_fen": req.amount_fen}
+            raise reject(422, f"insufficient_{source}", message, **detail)
         txn, executed_at = new_txn_id(conn), utc_now_iso()
         conn.execute(
             "INSERT INTO movements (kind, movement_id, account_id, payer_ref, amount_fen,"
@@ -346,8 +375,14 @@ def _move(
             (kind, key, req.account_id, req.payer_ref, req.amount_fen, reason, txn, executed_at),
         )
         conn.execute(
-            f"UPDATE ledger SET {column} = {column} + ? WHERE account_id = ? AND payer_ref = ?",
-            (req.amount_fen, req.account_id, req.payer_ref),
+            "UPDATE ledger SET released = released + ?, refunded = refunded + ?"
+            " WHERE account_id = ? AND payer_ref = ?",
+            (
+                released_sign * req.amount_fen,
+                refunded_sign * req.amount_fen,
+                req.account_id,
+                req.payer_ref,
+            ),
         )
         return 201, {
             f"{kind}_id": key,
@@ -365,7 +400,7 @@ def _move(
 def _movement_view(sim: Simulator, kind: str, key: str) -> JSON:
     row = sim.store.one("SELECT * FROM movements WHERE kind = ? AND movement_id = ?", (kind, key))
     if row is None:
-        raise not_found({"release": "划拨指令", "refund": "退款指令"}[kind])
+        raise not_found(MOVEMENT_NAMES[kind])
     data = dict(row)
     data[f"{kind}_id"] = data.pop("movement_id")
     data["status"] = "succeeded"
@@ -390,6 +425,16 @@ async def create_refund(sim: SimDep, req: RefundRequest) -> JSONResponse:
 @router.get("/refunds/{refund_id}")
 async def get_refund(sim: SimDep, refund_id: str) -> JSON:
     return _movement_view(sim, "refund", refund_id)
+
+
+@router.post("/clawbacks", status_code=201)
+async def create_clawback(sim: SimDep, req: ClawbackRequest) -> JSONResponse:
+    return _move(sim, "clawback", req.clawback_id, req)
+
+
+@router.get("/clawbacks/{clawback_id}")
+async def get_clawback(sim: SimDep, clawback_id: str) -> JSON:
+    return _movement_view(sim, "clawback", clawback_id)
 
 
 # ---- balances -----------------------------------------------------------------------------
@@ -495,12 +540,24 @@ async def get_invoice(sim: SimDep, invoice_id: str) -> JSON:
     return {**dict(row), "items": json.loads(row["items"])}
 
 
+def _upgraded(store: Store) -> Store:
+    """A database made before clawbacks existed gets the movements table that allows them."""
+    table = store.one("SELECT sql FROM sqlite_master WHERE name = 'movements'")
+    if table is not None and "clawback" not in table["sql"]:
+        with store.tx() as conn:
+            conn.execute("ALTER TABLE movements RENAME TO movements_old")
+            conn.execute(MOVEMENTS_TABLE)
+            conn.execute("INSERT INTO movements SELECT * FROM movements_old")
+            conn.execute("DROP TABLE movements_old")
+    return store
+
+
 def create_app(db_path: str, secret: str, options: SimOptions | None = None) -> FastAPI:
     """The app; `db_path` is a SQLite file (or ':memory:'), `secret` signs callbacks."""
     app = create_simulator_app(
         "bank",
         "银行资金监管 / 支付渠道 / 电子发票 (simulator)",
-        Store(db_path, SCHEMA),
+        _upgraded(Store(db_path, SCHEMA)),
         secret,
         options,
     )

@@ -202,7 +202,10 @@ def ledger_by_payer(p: Platform) -> dict[str, list[int]]:
     with Session(engine_for(p.settings.database_url)) as session:
         for e in session.exec(select(LedgerEntry)):
             row = totals.setdefault(e.journey_id, [0, 0, 0])
-            row[["deposit", "release", "refund"].index(e.kind.value)] += e.amount_fen
+            moves = {"deposit": (1, 0, 0), "release": (0, 1, 0), "refund": (0, 0, 1)}
+            moves["clawback"] = (0, -1, 1)  # paid to the school, handed back to the learner
+            for i, sign in enumerate(moves[e.kind.value]):
+                row[i] += sign * e.amount_fen
     return totals
 
 

@@ -9,7 +9,7 @@ repeat one. Long journeys continue as new, carrying their state.
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
@@ -32,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
         CoachChange,
         CoachChangeRequest,
         CreatePayment,
+        DisputeAnswer,
+        DisputeRuling,
         EndRequest,
         ExamResult,
         FollowupReview,
@@ -59,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
 
-from workflows import callbacks, exams, steps, training
+from workflows import callbacks, deadlines, exams, steps, training
 from workflows.money import MoneyMover
 from workflows.practice import Practice
 
@@ -257,9 +259,18 @@ class LearnerJourney:
         await self._enter(Stage.graduation, WaitingOn.platform)
         run = workflow.info().run_id.replace("-", "")[:8].upper()
         self._s.certificate_no = f"JY{workflow.now():%Y%m%d}{run}"
+        new_rules = self._new_rules()
+        if new_rules:
+            for order in self._s.orders:  # an open top-up is not needed any more
+                await self._expire(order)
         async with self._lock:
             await self._cancel_open_bookings("结业")
-            await self._money.settle("graduation")
+            if not new_rules:
+                await self._money.settle("graduation", new_rules=False)
+        if new_rules:
+            await self._resolve_open_records()
+            async with self._lock:
+                await self._money.settle("graduation")
         self._s.archive = await steps.render_archive(self._in, self._s)
         await steps.report_graduation(self._in, self._s)
         self._record("graduation", "graduated", self._s.certificate_no)
@@ -287,7 +298,8 @@ class LearnerJourney:
         if outcome.cancelled:
             order.status = "expired"
             self._record("payment", "expired", order.order_id)
-            await self._set_waiting(WaitingOn.learner)
+            if order.purpose == "tuition":
+                await self._set_waiting(WaitingOn.learner)
         else:
             await self._book_payment(
                 PaymentCallback(
@@ -307,11 +319,24 @@ class LearnerJourney:
         self._s.status = ended.status
         for order in self._s.orders:
             await self._expire(order)
+        new_rules = self._new_rules()
+        what = ended.status.value
         async with self._lock:
             await self._cancel_open_bookings(
                 "退学" if ended.status != Status.transferred else "转校"
             )
-            await self._money.settle(ended.status.value)
+            if not new_rules:
+                await self._money.settle(what, new_rules=False)
+        if new_rules:
+            # Everything not earned and not awaiting a record's settlement goes back now.
+            open_records = deadlines.open_practical_records(self._s)
+            if open_records:
+                reserved = sum(training.record_cost_fen(r) for r in open_records)
+                async with self._lock:
+                    await self._money.refund_unreserved(what, reserved)
+                await self._resolve_open_records()
+            async with self._lock:
+                await self._money.settle(what)
         if self._s.learner_no:
             await steps.call(
                 "national.withdraw_learner",
@@ -559,10 +584,40 @@ class LearnerJourney:
 
     @confirm_record.validator
     def _validate_confirm_record(self, req: RecordDecision) -> None:
-        self._require_training()
+        # Records stay open to the learner while a withdrawal or graduation settles them.
+        if self._s.stage not in (*TRAINING_STAGES, Stage.graduation):
+            raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
         refusal = self._practice.record_refusal(req)
         if refusal:
             raise ValueError(refusal)
+
+    @workflow.update
+    async def answer_dispute(self, req: DisputeAnswer) -> JourneyState:
+        async with self._lock:
+            await self._practice.answer_dispute(req)
+            return self._s
+
+    @answer_dispute.validator
+    def _validate_answer_dispute(self, req: DisputeAnswer) -> None:
+        refusal = self._practice.dispute_refusal(req.record_no, "disputed")
+        if refusal:
+            raise ValueError(refusal)
+        if not req.answer.strip():
+            raise ValueError("请填写答复意见")
+
+    @workflow.update
+    async def rule_dispute(self, req: DisputeRuling) -> JourneyState:
+        async with self._lock:
+            await self._practice.rule_dispute(req)
+            return self._s
+
+    @rule_dispute.validator
+    def _validate_rule_dispute(self, req: DisputeRuling) -> None:
+        refusal = self._practice.dispute_refusal(req.record_no, "contested")
+        if refusal:
+            raise ValueError(refusal)
+        if not req.reason.strip():
+            raise ValueError("请填写裁决理由")
 
     @workflow.update
     async def report_no_show(self, req: NoShowReport) -> JourneyState:
@@ -713,7 +768,10 @@ class LearnerJourney:
         await self._money.deposit(cb)
         self._record("payment", "paid", f"{cb.order_id} {cb.amount_fen}")
         # Paid twice, or after the journey moved on or ended: the surplus goes straight back.
-        if self._s.status != Status.active or order.purpose == "tuition":
+        settled = self._s.status != Status.active or (
+            self._s.stage in (Stage.graduation, Stage.followup, Stage.closed) and self._new_rules()
+        )
+        if settled or order.purpose == "tuition":
             collecting = self._s.stage == Stage.payment and self._s.status == Status.active
             await self._money.refund_surplus(cb, still_collecting=collecting)
 
@@ -830,10 +888,86 @@ class LearnerJourney:
         on_timeout: Callable[[], None] | None = None,
     ) -> None:
         """Waits for `done`, leaving the stage sequence at once if the journey is ended, and
-        ending it when the learning permit runs out.
+        ending it when the learning permit runs out or the enrolment lapses. Meanwhile every
+        deadline that falls due is applied: orders expire, records settle.
 
         With `on_timeout`, a time-out calls it and returns; without, it raises TimeoutError.
         """
+        if not self._new_rules():
+            await self._wait_without_deadlines(done, timeout, on_timeout)
+            return
+        ends_at = workflow.now() + timedelta(seconds=timeout) if timeout is not None else None
+
+        def finished() -> bool:
+            return done() or self._pending_end is not None or self._history_full()
+
+        while True:
+            # Sleep to the next moment that matters; an Update or Signal that adds or removes a
+            # deadline (a new order, a new record) wakes the plan up.
+            planned = self._next_deadline(), self._permit_expiry()
+            moments = [m for m in (ends_at, *planned) if m is not None]
+            limit = max((min(moments) - workflow.now()).total_seconds(), 0.001) if moments else None
+            try:
+                await workflow.wait_condition(
+                    lambda planned=planned: (
+                        finished() or (self._next_deadline(), self._permit_expiry()) != planned
+                    ),
+                    timeout=limit,
+                )
+            except TimeoutError:
+                await self._apply_deadlines()
+                if finished():
+                    break
+                if ends_at is not None and ends_at <= workflow.now():
+                    if on_timeout is None:
+                        raise
+                    on_timeout()
+                    break
+                continue
+            if finished():
+                break
+        await self._after_wait(done)
+
+    def _next_deadline(self) -> datetime | None:
+        return deadlines.next_deadline(self._s, self._in.policy.timers)
+
+    async def _apply_deadlines(self) -> None:
+        now = workflow.now()
+        expires = self._permit_expiry()
+        # Timers fire to the millisecond: within a second of expiry is expiry.
+        if expires is not None and (expires - now).total_seconds() < 1:
+            raise JourneyEnded(Status.failed, "学习驾驶证明已过有效期，未完成的科目作废")
+        lapse = deadlines.lapse_at(self._s, self._in.policy.timers)
+        if lapse is not None and lapse <= now:
+            raise JourneyEnded(Status.rejected, "报名后长期未推进，报名已失效")
+        async with self._lock:
+            for order in self._s.orders:
+                if order.status == "pending" and order.expires_at <= now:
+                    await self._expire_locked(order)
+            await self._practice.apply_deadlines()
+
+    async def _resolve_open_records(self) -> None:
+        """At the end, records still open settle by the learner, the school, the regulator or
+        their deadlines before the money is settled."""
+        timers = self._in.policy.timers
+        while (due := deadlines.next_record_deadline(self._s, timers)) is not None:
+            try:
+                await workflow.wait_condition(
+                    lambda due=due: deadlines.next_record_deadline(self._s, timers) != due,
+                    timeout=max((due - workflow.now()).total_seconds(), 0.001),
+                )
+            except TimeoutError:
+                async with self._lock:
+                    await self._practice.apply_deadlines()
+            await self._project()
+
+    async def _wait_without_deadlines(
+        self,
+        done: Callable[[], bool],
+        timeout: float | None = None,
+        on_timeout: Callable[[], None] | None = None,
+    ) -> None:
+        """How journeys started before the deadline rules wait (kept for their replay)."""
         while True:
             permit_left = self._permit_seconds_left()
             limit = timeout if permit_left is None else min(timeout or permit_left, permit_left)
@@ -855,6 +989,9 @@ class LearnerJourney:
                     raise
                 on_timeout()
             break
+        await self._after_wait(done)
+
+    async def _after_wait(self, done: Callable[[], bool]) -> None:
         ended = self._pending_end
         if ended is not None:
             raise ended
@@ -862,10 +999,13 @@ class LearnerJourney:
             raise _ContinueAsNew
         await self._project()
 
-    def _permit_seconds_left(self) -> float | None:
+    def _permit_expiry(self) -> datetime | None:
         if self._s.stage not in TRAINING_STAGES:
             return None
-        expires = exams.permit_expires(self._s, self._in.policy)
+        return exams.permit_expires(self._s, self._in.policy)
+
+    def _permit_seconds_left(self) -> float | None:
+        expires = self._permit_expiry()
         if expires is None:
             return None
         return max((expires - workflow.now()).total_seconds(), 0)

@@ -279,9 +279,16 @@ class RecordEntry:
     invalid_minutes: int = 0
     invalid_reason: str = ""
     rate_fen: int = 0  # per hour, from the booking (0 for theory)
-    status: str = "pending"  # pending | confirmed | disputed
+    # pending | confirmed | disputed (the school to answer) | contested (the regulator to
+    # rule) | voided (not owed: the school conceded, lost, or let a deadline pass)
+    status: str = "pending"
     dispute_reason: str = ""
     paid_fen: int = 0
+    received_at: datetime | None = None
+    disputed_at: datetime | None = None
+    contested_at: datetime | None = None
+    answer: str = ""  # the school's answer to a dispute
+    decided_by: str = ""  # who settled it: the learner, "auto", the school or a regulator
 
 
 @dataclass
@@ -383,6 +390,25 @@ class TrainingRecord:
 class RecordDecision:
     record_no: str
     dispute_reason: str = ""  # empty: confirm; else: dispute
+
+
+@dataclass
+class DisputeAnswer:
+    """The school's answer to a learner's dispute: concede (the record is voided) or contest
+    (the regulator rules)."""
+
+    record_no: str
+    staff_id: str
+    concede: bool
+    answer: str
+
+
+@dataclass
+class DisputeRuling:
+    record_no: str
+    regulator_id: str
+    uphold_record: bool  # True: the school is paid for it; False: it is voided
+    reason: str
 
 
 @dataclass

@@ -62,12 +62,41 @@ class MoneyMover:
             amount = min(unreleased_due_fen(self._s), self._s.money.held_fen)
             await self.release(f"{what}-{self._s.money.moves}", amount, "按合同拨付已确认的培训费")
 
-    async def settle(self, what: str) -> None:
+    async def settle(self, what: str, new_rules: bool = True) -> None:
         """At the end (graduation, withdrawal, transfer): the school gets what it is due under
         the contract, whatever the release model, and the learner gets back everything else."""
         owed = min(unreleased_due_fen(self._s), self._s.money.held_fen)
         await self.release(f"{what}-settle", owed, "结算：拨付已确认未拨付的培训费")
+        if new_rules:
+            await self._claw_back_credit(what)
         await self.refund_all_held(what)
+
+    async def _claw_back_credit(self, what: str) -> None:
+        """School-side cancellation credits come off what the school is paid; where it has
+        already been paid more than it earned less the credits, the difference (never more
+        than the credits) goes back to the learner from the school's settlement."""
+        s = self._s
+        earned = max(s.due.total_fen - s.credit_fen, 0)
+        amount = min(s.money.released_fen - earned, s.credit_fen)
+        if amount <= 0:
+            return
+        s.money.moves += 1
+        key = self._key(f"clawback:{what}")
+        instruction = self._instruction(key, amount, "驾校取消课时补偿，从已拨付款中退还学员")
+        txn = await call("bank.claw_back", instruction, result_type=str)
+        await self._post(f"clawback:{what}", "clawback", amount, txn)
+        s.money.released_fen -= amount
+        s.money.refunded_fen += amount
+
+    async def refund_unreserved(self, what: str, reserved_fen: int) -> None:
+        """At a withdrawal or transfer, pays back at once what is neither owed to the school nor
+        reserved for records still being settled; `settle` does the rest."""
+        owed = min(unreleased_due_fen(self._s), self._s.money.held_fen)
+        await self.refund(
+            f"{what}-early",
+            self._s.money.held_fen - owed - reserved_fen,
+            "先行退还不涉及待确认学时的培训费",
+        )
 
     async def release(self, what: str, amount_fen: int, reason: str) -> None:
         if amount_fen <= 0:

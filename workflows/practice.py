@@ -10,7 +10,7 @@ from collections.abc import Callable
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from workflows import steps, training
+from workflows import deadlines, steps, training
 from workflows.money import MoneyMover
 
 with workflow.unsafe.imports_passed_through():
@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journey_state import (
         Booking,
         BookSlotRequest,
+        DisputeAnswer,
+        DisputeRuling,
         JourneyInput,
         JourneyState,
         NoShowReport,
@@ -99,6 +101,7 @@ class Practice:
         if new_rules and booking is not None and booking.status == "completed":
             booking = None  # one booked session, one record
         entry = training.count_record(self._s, self._in.policy, rec, booking, new_rules)
+        entry.received_at = workflow.now()
         self._s.records.append(entry)
         training.add_counted(self._s.subjects[rec.subject], entry)
         if booking is not None and booking.status == "booked":
@@ -119,7 +122,7 @@ class Practice:
         if training.is_theory_like(entry.subject):
             return "理论学时在阶段确认时一并确认"
         if entry.status != "pending":
-            return f"该培训记录已{'确认' if entry.status == 'confirmed' else '提出异议'}"
+            return f"该培训记录{RECORD_STATUS_TEXT[entry.status]}"
         return None
 
     async def decide_record(self, req: RecordDecision) -> None:
@@ -127,17 +130,69 @@ class Practice:
         assert entry is not None
         if req.dispute_reason.strip():
             entry.status, entry.dispute_reason = "disputed", req.dispute_reason.strip()
+            entry.disputed_at = workflow.now()
             self._record(
                 entry.subject, "record_disputed", f"{entry.record_no} {req.dispute_reason}"
             )
             return
-        entry.status = "confirmed"
+        await self._confirm(entry, "learner")
+
+    async def _confirm(self, entry: RecordEntry, by: str) -> None:
+        """The record is owed: the school earns its hours at the booked rate."""
+        entry.status, entry.decided_by = "confirmed", by
         entry.paid_fen = training.record_cost_fen(entry)
         self._s.subjects[entry.subject].confirmed_minutes += entry.counted_minutes
         self._s.due.practical_fen += entry.paid_fen
-        self._record(entry.subject, "record_confirmed", entry.record_no)
+        self._record(entry.subject, "record_confirmed", f"{entry.record_no} {by}")
         await self._money.release_due(f"record-{entry.record_no}")
         await self._upload(entry)
+
+    def _void(self, entry: RecordEntry, by: str, reason: str) -> None:
+        """The record is not owed: its minutes no longer count and nothing is paid for it."""
+        entry.status, entry.decided_by = "voided", by
+        training.remove_counted(self._s.subjects[entry.subject], entry)
+        self._record(entry.subject, "record_voided", f"{entry.record_no} {reason}")
+
+    # ---- disputes: the school answers, the regulator rules, deadlines decide the rest ---------
+
+    def dispute_refusal(self, record_no: str, status: str) -> str | None:
+        entry = self._find_record(record_no)
+        if entry is None or entry.status != status:
+            return "该培训记录没有待处理的异议"
+        return None
+
+    async def answer_dispute(self, req: DisputeAnswer) -> None:
+        entry = self._find_record(req.record_no)
+        assert entry is not None
+        entry.answer = req.answer
+        if req.concede:
+            self._void(entry, req.staff_id, f"驾校认可异议：{req.answer}")
+            return
+        entry.status, entry.contested_at = "contested", workflow.now()
+        self._record(entry.subject, "dispute_contested", f"{entry.record_no} {req.answer}")
+
+    async def rule_dispute(self, req: DisputeRuling) -> None:
+        entry = self._find_record(req.record_no)
+        assert entry is not None
+        if req.uphold_record:
+            await self._confirm(entry, req.regulator_id)
+        else:
+            self._void(entry, req.regulator_id, f"监管部门裁定：{req.reason}")
+
+    async def apply_deadlines(self) -> None:
+        """Settles every record whose deadline has passed: a learner's silence confirms it, a
+        school's or a regulator's silence decides for the learner."""
+        timers = self._in.policy.timers
+        for entry in self._s.records:
+            due = deadlines.record_deadline(entry, timers)
+            if due is None or due > workflow.now():
+                continue
+            if entry.status == "pending":
+                await self._confirm(entry, "auto")
+            elif entry.status == "disputed":
+                self._void(entry, "auto", "驾校逾期未答复异议")
+            else:
+                self._void(entry, "auto", "监管部门逾期未裁决，按有利于学员处理")
 
     async def _upload(self, entry: RecordEntry) -> None:
         if entry.counted_minutes > 0:
@@ -264,3 +319,11 @@ class Practice:
         self._s.due.fees_fen += fee
         self._record(booking.subject, "no_show", f"{booking.booking_id} 费用 {fee} 分")
         await self._money.release_due(f"noshow-{booking.booking_id}")
+
+
+RECORD_STATUS_TEXT = {
+    "confirmed": "已确认",
+    "disputed": "已提出异议，等待驾校答复",
+    "contested": "已提出异议，等待监管部门裁决",
+    "voided": "已作废",
+}

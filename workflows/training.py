@@ -117,6 +117,14 @@ def add_counted(p: SubjectProgress, entry: RecordEntry) -> None:
         p.classroom_minutes += entry.counted_minutes
 
 
+def remove_counted(p: SubjectProgress, entry: RecordEntry) -> None:
+    p.counted_minutes -= entry.counted_minutes
+    if entry.mode == "remote":
+        p.remote_minutes -= entry.counted_minutes
+    elif entry.mode == "classroom":
+        p.classroom_minutes -= entry.counted_minutes
+
+
 def record_cost_fen(entry: RecordEntry) -> int:
     """What a confirmed practical record earns the school: counted hours at the booked rate."""
     return entry.counted_minutes * entry.rate_fen // 60
@@ -125,7 +133,11 @@ def record_cost_fen(entry: RecordEntry) -> int:
 def committed_fen(state: JourneyState) -> int:
     """Escrow already spoken for: booked sessions not yet trained, records not yet confirmed."""
     booked = sum(b.hours * b.rate_fen for b in state.bookings if b.status == "booked")
-    pending = sum(record_cost_fen(r) for r in state.records if r.status == "pending")
+    pending = sum(
+        record_cost_fen(r)
+        for r in state.records
+        if r.status in ("pending", "disputed", "contested")
+    )
     return booked + pending
 
 

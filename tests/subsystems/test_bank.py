@@ -23,7 +23,7 @@ def order(order_id: str = "o-1", amount: int = 10_000, payer: str = "learner-1")
 
 def move(kind: str, key: str, amount: int, payer: str = "learner-1") -> dict:
     body = {f"{kind}_id": key, "account_id": ACCOUNT, "payer_ref": payer, "amount_fen": amount}
-    return body | ({"reason": "退学"} if kind == "refund" else {})
+    return body | ({"reason": "退学"} if kind in ("refund", "clawback") else {})
 
 
 async def deposit(client: httpx.AsyncClient, order_id: str, amount: int, payer: str) -> None:
@@ -160,6 +160,27 @@ async def test_releases_refunds_and_balance_arithmetic(bank_client: httpx.AsyncC
     ]
     for row in rows:
         assert row["held"] == row["deposited"] - row["released"] - row["refunded"]
+
+
+async def test_clawback_moves_released_money_back_to_the_learner(
+    bank_client: httpx.AsyncClient,
+):
+    await deposit(bank_client, "o-1", 10_000, "learner-1")
+    assert (await bank_client.post("/releases", json=move("release", "rel-1", 3_000))).is_success
+    r = await bank_client.post("/clawbacks", json=move("clawback", "cb-1", 2_000))
+    assert r.status_code == 201 and r.json()["clawback_id"] == "cb-1"
+    again = await bank_client.post("/clawbacks", json=move("clawback", "cb-1", 2_000))
+    assert (again.status_code, again.json()) == (200, r.json())
+    assert (await bank_client.get("/clawbacks/cb-1")).json()["amount_fen"] == 2_000
+    assert await balances(bank_client) == {
+        "deposited": 10_000,
+        "released": 1_000,
+        "refunded": 2_000,
+        "held": 7_000,
+    }
+    over = await bank_client.post("/clawbacks", json=move("clawback", "cb-2", 1_001))
+    assert over.status_code == 422
+    assert over.json()["detail"]["code"] == "insufficient_released"
 
 
 async def test_invoices(bank_client: httpx.AsyncClient):

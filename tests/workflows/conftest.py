@@ -82,13 +82,16 @@ class Harness:
                 await handle.terminate("test finished")
 
     def ledger(self, journey_id: str) -> dict[str, int]:
-        """Totals per kind from the database ledger."""
+        """Totals per kind from the database ledger; "release" and "refund" net of
+        clawbacks (money the school was paid, handed back to the learner)."""
         totals = {k.value: 0 for k in EntryKind}
         with Session(self.engine) as session:
             for row in session.exec(
                 select(LedgerEntry).where(LedgerEntry.journey_id == journey_id)
             ):
                 totals[row.kind.value] += row.amount_fen
+        totals["release"] -= totals["clawback"]
+        totals["refund"] += totals["clawback"]
         return totals
 
     def assert_ledger_matches_bank(self, journey_id: str, held: int) -> None:

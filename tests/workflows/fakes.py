@@ -54,6 +54,7 @@ class FakeSubsystems:
             self.cancel_order,
             self.release,
             self.refund,
+            self.claw_back,
             self.issue_invoice,
             self.render_contract,
             self.render_invoice,
@@ -104,22 +105,28 @@ class FakeSubsystems:
             )
         return CancelOutcome(True)
 
-    def _move(self, req: MoveHeldMoney, column: int) -> str:
+    def _move(self, req: MoveHeldMoney, released: int, refunded: int) -> str:
+        """Moves `amount` times the signs given into the payer's released and refunded."""
         if self.bank_failures_left > 0:
             self.bank_failures_left -= 1
             raise RuntimeError("bank briefly unavailable")
         if req.key not in self.moved_keys:
             self.moved_keys.add(req.key)
-            self.balances[req.payer_ref][column] += req.amount_fen
+            self.balances[req.payer_ref][1] += released * req.amount_fen
+            self.balances[req.payer_ref][2] += refunded * req.amount_fen
         return f"TXN-{req.key}"
 
     @activity.defn(name="bank.release")
     async def release(self, req: MoveHeldMoney) -> str:
-        return self._move(req, 1)
+        return self._move(req, 1, 0)
 
     @activity.defn(name="bank.refund")
     async def refund(self, req: MoveHeldMoney) -> str:
-        return self._move(req, 2)
+        return self._move(req, 0, 1)
+
+    @activity.defn(name="bank.claw_back")
+    async def claw_back(self, req: MoveHeldMoney) -> str:
+        return self._move(req, -1, 1)
 
     @activity.defn(name="bank.issue_invoice")
     async def issue_invoice(self, req: IssueInvoice) -> IssuedInvoice:

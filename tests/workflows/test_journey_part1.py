@@ -162,7 +162,7 @@ async def test_withdrawal_before_payment_refunds_nothing(harness: Harness) -> No
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("家中有事"))
     result = await handle.result()
     assert (result.status, result.stage) == ("withdrawn", "closed")
-    assert harness.ledger(handle.id) == {"deposit": 0, "release": 0, "refund": 0}
+    assert harness.ledger(handle.id) == {"deposit": 0, "release": 0, "refund": 0, "clawback": 0}
 
 
 async def test_withdrawal_after_payment_refunds_everything_through_bank_errors(

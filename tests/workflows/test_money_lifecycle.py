@@ -11,7 +11,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from api.journeys import start_journey
 from core.config import Settings
 from models.journeys import JourneyRecord
-from tests.factories import C1_TUITION, SERVICES, journey_input, until
+from tests.factories import C1_TUITION, SERVICES, journey_input, policy, until
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
     finish_subject,
@@ -32,9 +32,14 @@ from workflows.journey_state import (
     BookHealthCheck,
     BookSlotRequest,
     CreatePayment,
+    DisputeAnswer,
+    DisputeRuling,
     ExamResult,
     HealthResult,
     JourneyInput,
+    PaymentCallback,
+    RecordDecision,
+    SchoolCancelled,
     StaffDecision,
     StageReportAction,
     TrainingRecord,
@@ -262,3 +267,128 @@ async def test_withdrawal_while_the_run_waits_to_continue_as_new_is_kept(
     result = await asyncio.wait_for(handle.result(), timeout=30)
     assert (result.status, result.runs) == ("withdrawn", 2)
     assert result.money.held_fen == 0
+
+
+async def test_unpaid_topup_expires_by_the_policy(harness: Harness) -> None:
+    handle = await to_training(harness)
+    topup = CreatePayment("wechat", 5000)
+    state = await handle.execute_update(LearnerJourney.create_payment, topup)
+    assert state.orders[-1].status == "pending"
+    await harness.env.sleep(timedelta(days=2))  # the policy's payment expiry is one day
+    await until(handle, lambda v: v.state.orders[-1].status == "expired")
+    assert ("cancel", state.orders[-1].order_id) in harness.fakes.calls
+    state = await handle.execute_update(LearnerJourney.create_payment, topup)
+    assert [o.status for o in state.orders] == ["paid", "expired", "pending"]
+
+
+async def test_topup_open_at_graduation_is_cancelled_and_paying_it_later_is_refunded(
+    harness: Harness,
+) -> None:
+    handle = await to_training(harness)
+    state = await handle.execute_update(
+        LearnerJourney.create_payment, CreatePayment("wechat", 5000)
+    )
+    topup = state.orders[-1]
+    for subject in ("theory", "field", "road", "safety"):
+        await finish_subject(harness, handle, subject)
+    view = await until(handle, lambda v: v.state.stage == "followup")
+    assert view.state.orders[-1].status == "expired"
+    assert "已结业" in await refusal(handle, LearnerJourney.withdraw, Withdraw("不想要了"))
+    # The channel still takes the learner's money for it: it goes straight back.
+    harness.fakes.bank_paid(topup.order_id, handle.id)
+    paid = PaymentCallback(topup.order_id, 5000, "TXN-late", await harness.env.get_current_time())
+    await handle.signal(LearnerJourney.payment_callback, paid)
+    await harness.env.sleep(timedelta(days=31))  # the follow-up window closes
+    result = await handle.result()
+    assert (result.status, result.money.held_fen) == ("completed", 0)
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+
+
+async def test_unconfirmed_record_is_confirmed_after_the_window(harness: Harness) -> None:
+    handle = await to_field(harness)
+    start = await next_hour(harness, days=harness.next_practical_day())
+    record = await practical_session(
+        harness, handle, "field", "S371100001", start, 2, confirm=False
+    )
+    await harness.env.sleep(timedelta(days=5))  # past the session and the 3-day window
+    view = await until(handle, lambda v: v.state.records[-1].status == "confirmed")
+    entry = view.state.records[-1]
+    assert (entry.record_no, entry.decided_by) == (record, "auto")
+    assert view.state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE
+    harness.assert_ledger_matches_bank(handle.id, held=view.state.money.held_fen)
+
+
+async def test_withdrawal_pays_validated_hours_the_learner_left_unconfirmed(
+    harness: Harness,
+) -> None:
+    handle = await to_field(harness)
+    start = await next_hour(harness, days=harness.next_practical_day())
+    await practical_session(harness, handle, "field", "S371100001", start, 2, confirm=False)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
+    # What no record is waiting on goes back at once.
+    earned = SERVICES + 40000 + 2 * FIELD_RATE
+    view = await until(handle, lambda v: v.state.money.refunded_fen > 0)
+    assert view.state.money.refunded_fen == C1_TUITION - earned
+    await harness.env.sleep(timedelta(days=5))  # the record's confirmation window passes
+    result = await handle.result()
+    assert (result.money.released_fen, result.money.refunded_fen) == (earned, C1_TUITION - earned)
+    harness.assert_ledger_matches_bank(handle.id, held=0)
+
+
+async def test_disputes_end_by_the_school_the_regulator_or_the_deadline(harness: Harness) -> None:
+    handle = await to_field(harness)
+    records = []
+    for _ in range(3):
+        start = await next_hour(harness, days=harness.next_practical_day())
+        records.append(
+            await practical_session(harness, handle, "field", "S371100001", start, 2, confirm=False)
+        )
+    for record_no in records:
+        await handle.execute_update(
+            LearnerJourney.confirm_record, RecordDecision(record_no, "教练未到场")
+        )
+    contested, conceded, ignored = records
+    answer = DisputeAnswer(contested, "U-school1", concede=False, answer="有车载视频为证")
+    await handle.execute_update(LearnerJourney.answer_dispute, answer)
+    await handle.execute_update(
+        LearnerJourney.answer_dispute, DisputeAnswer(conceded, "U-school1", True, "确认缺课")
+    )
+    ruling = DisputeRuling(contested, "U-rizhao", uphold_record=True, reason="视频属实")
+    assert "待处理" in await refusal(
+        handle, LearnerJourney.rule_dispute, replace(ruling, record_no=conceded)
+    )
+    await handle.execute_update(LearnerJourney.rule_dispute, ruling)
+    await harness.env.sleep(timedelta(days=4))  # the school never answers the third
+    view = await until(handle, lambda v: v.state.records[-1].status == "voided")
+    status = {r.record_no: (r.status, r.decided_by) for r in view.state.records}
+    assert status[contested] == ("confirmed", "U-rizhao")
+    assert status[conceded] == ("voided", "U-school1")
+    assert status[ignored] == ("voided", "auto")
+    field = view.state.subjects["field"]
+    assert (field.confirmed_minutes, field.counted_minutes) == (120, 120)
+    assert view.state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE
+    harness.assert_ledger_matches_bank(handle.id, held=view.state.money.held_fen)
+
+
+async def test_enrolment_without_progress_lapses(harness: Harness) -> None:
+    handle = await to_health_check(harness)  # and then nothing: no check is ever booked
+    await harness.env.sleep(timedelta(days=91))
+    result = await handle.result()
+    assert (result.status, result.end_reason) == ("rejected", "报名后长期未推进，报名已失效")
+    assert ("withdraw", result.learner_no) in harness.fakes.calls
+
+
+async def test_school_cancellation_credit_reaches_the_learner_with_no_later_release(
+    harness: Harness,
+) -> None:
+    handle = await to_field(harness)
+    booking = await book(harness, handle, await next_hour(harness, days=3))
+    await handle.signal(LearnerJourney.school_cancelled, SchoolCancelled(booking, "教练生病"))
+    await until(handle, lambda v: v.state.credit_fen > 0)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
+    result = await handle.result()
+    credit = policy().training.school_cancel_credit_fen
+    earned = SERVICES + 40000
+    assert result.money.released_fen == earned - credit
+    assert result.money.refunded_fen == C1_TUITION - earned + credit
+    harness.assert_ledger_matches_bank(handle.id, held=0)
