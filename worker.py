@@ -19,6 +19,7 @@ from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from workflows.journey import LearnerJourney
+from workflows.late_payment import LatePaymentRefund
 
 
 def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
@@ -59,6 +60,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         bank.issue_invoice,
         records.project_journey,
         records.post_ledger,
+        records.ledger_has,
         documents.render_contract,
         documents.render_invoice,
         documents.render_archive,
@@ -69,7 +71,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[LearnerJourney],
+        workflows=[LearnerJourney, LatePaymentRefund],
         activities=build_activities(settings),
         # Database and PDF activities are synchronous; they run on this pool.
         activity_executor=ThreadPoolExecutor(max_workers=16),

@@ -67,6 +67,15 @@ class RecordActivities:
                 session.rollback()
                 raise
 
+    @activity.defn(name="records.ledger_has")
+    def ledger_has(self, idempotency_key: str) -> bool:
+        """Whether a movement is already booked under this key."""
+        with Session(self._engine) as session:
+            found = session.exec(
+                select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)
+            ).first()
+            return found is not None
+
     @activity.defn(name="records.post_ledger")
     def post_ledger(self, p: LedgerPosting) -> None:
         """Records a bank-confirmed movement once, however often it is retried."""

@@ -89,7 +89,7 @@ def build_input(
             address=school.address,
             phone=school.phone,
             city_code=school.city_code,
-            escrow_account=f"ESC-{school.id}",
+            escrow_account=escrow_account(school.id),
         ),
         coach_id=coach.id,
         coach_name=coach.name,
@@ -103,6 +103,11 @@ def build_input(
         ),
         policy=policy,
     )
+
+
+def escrow_account(school_id: str) -> str:
+    """The school's escrow account at the bank (监管账户)."""
+    return f"ESC-{school_id}"
 
 
 async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -> str:

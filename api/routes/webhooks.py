@@ -4,21 +4,27 @@ A forged or stale signature is refused before anything is read; duplicates are h
 because the workflow ignores a result it already has.
 """
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import SettingsDep, TemporalDep
-from api.errors import temporal_errors
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import not_found, temporal_errors
+from api.journeys import escrow_account
 from core.config import Settings
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
 from workflows.journey_state import ExamResult, HealthResult, PaymentCallback, TrainingRecord
+from workflows.late_payment import LatePayment, LatePaymentRefund
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 M = TypeVar("M", bound=BaseModel)
@@ -101,23 +107,59 @@ async def _relay(
     model: type[M],
     event_name: str,
     deliver: Callable[[M], tuple[str, Any, Any]],
+    when_closed: Callable[[M], Awaitable[dict[str, str]]] | None = None,
 ) -> dict[str, str]:
     """Verifies and parses a callback, then signals the journey it names.
 
-    `deliver` maps the event to (journey id, signal, signal argument).
+    `deliver` maps the event to (journey id, signal, signal argument); `when_closed` answers an
+    event for a journey that has ended (404 without it).
     """
     event = _parse(model, await _verified(request, settings.webhook_secret))
     if getattr(event, "event", None) != event_name:
         return {"status": "ignored"}
     journey_id, signal, arg = deliver(event)
-    async with temporal_errors():
-        await client.get_workflow_handle(journey_id).signal(signal, arg)
+    try:
+        async with temporal_errors():
+            await client.get_workflow_handle(journey_id).signal(signal, arg)
+    except HTTPException as exc:
+        if exc.status_code != 404 or when_closed is None:
+            raise
+        return await when_closed(event)
     return {"status": "accepted"}
+
+
+async def _refund_late_payment(
+    event: PaymentEvent, session: SessionDep, settings: Settings, client: Client
+) -> dict[str, str]:
+    """Money for a journey that has ended never stays at the bank: a small workflow of its own
+    books and refunds it (once per order, however often the bank calls back)."""
+    journey = session.get(JourneyRecord, event.payer_ref)
+    if journey is None:
+        raise not_found("journey")
+    payment = LatePayment(
+        journey_id=journey.workflow_id,
+        school_id=journey.school_id,
+        account_id=escrow_account(journey.school_id),
+        order_id=event.order_id,
+        amount_fen=event.amount_fen,
+        bank_txn_id=event.bank_txn_id,
+    )
+    # A duplicate callback after the refund finds the id taken: refunded already.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            LatePaymentRefund.run,
+            payment,
+            id=f"late-payment-{event.order_id}",
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    return {"status": "refunding"}
 
 
 @router.post("/bank")
 async def bank_callback(
-    request: Request, settings: SettingsDep, client: TemporalDep
+    request: Request, settings: SettingsDep, client: TemporalDep, session: SessionDep
 ) -> dict[str, str]:
     return await _relay(
         request,
@@ -130,6 +172,7 @@ async def bank_callback(
             LearnerJourney.payment_callback,
             PaymentCallback(e.order_id, e.amount_fen, e.bank_txn_id, e.paid_at),
         ),
+        lambda e: _refund_late_payment(e, session, settings, client),
     )
 
 
