@@ -47,6 +47,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         timing.file_parties,
         exam.push_eligibility,
         exam.book,
+        exam.cancel,
         bookings.book,
         bookings.cancel,
         bookings.complete,

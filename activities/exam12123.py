@@ -45,6 +45,11 @@ class ExamActivities:
         }
         await self._client.call("POST", "/eligibility", json=body)
 
+    @activity.defn(name="exam.cancel")
+    async def cancel(self, booking_id: str) -> None:
+        """Frees the learner's exam place; 12123 refuses once a result exists."""
+        await self._client.call("POST", f"/bookings/{booking_id}/cancel")
+
     @activity.defn(name="exam.book")
     async def book(self, req: ExamBooking) -> None:
         await self._client.call(

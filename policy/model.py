@@ -61,6 +61,7 @@ class ExamRules:
     retake_wait: int = 10 * 86400  # after failing subject 2 or 3
     max_bookings: int = 5  # per subject 2 / 3, per learning permit
     permit_validity: int = 1095 * 86400  # 学习驾驶证明: 3 years
+    booking_horizon_days: int = 60  # an exam date no later than this many days ahead
     # Earliest booking after the permit was issued, per subject.
     earliest_after_permit: dict[str, int] = field(
         default_factory=lambda: {"field": 10 * 86400, "road": 30 * 86400, "safety": 30 * 86400}

@@ -33,6 +33,8 @@ def booking_refusal(
     today = now.astimezone(CHINA).date()
     if exam_date < today:
         return "考试日期不能早于今天"
+    if exam_date > today + timedelta(days=rules.booking_horizon_days):
+        return f"考试日期须在 {rules.booking_horizon_days} 天以内"
     if subject != Subject.theory:
         if state.permit_issued_at is None:
             return "科目一合格取得学习驾驶证明后方可预约"

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         BookHealthCheck,
         BookSlotRequest,
         CancelBookingRequest,
+        CancelExam,
         Channel,
         CoachChange,
         CoachChangeRequest,
@@ -723,6 +724,23 @@ class LearnerJourney:
         )
         if refusal:
             raise ValueError(refusal)
+
+    @workflow.update
+    async def cancel_exam(self, req: CancelExam) -> JourneyState:
+        async with self._lock:
+            if not self._s.subjects[req.subject].exam.booking_id:
+                raise ApplicationError("该科目没有待考的预约", type="NothingToCancel")
+            await steps.cancel_exam(self._s, req.subject)
+            self._record(req.subject, "exam_cancelled")
+            await self._set_waiting(WaitingOn.learner)
+            return self._s
+
+    @cancel_exam.validator
+    def _validate_cancel_exam(self, req: CancelExam) -> None:
+        self._require_training()
+        p = self._s.subjects.get(req.subject)
+        if p is None or not p.exam.booking_id:
+            raise ValueError("该科目没有待考的预约")
 
     @workflow.update
     async def add_followup_review(self, req: FollowupReview) -> JourneyState:

@@ -466,6 +466,11 @@ class BookExam:
 
 
 @dataclass
+class CancelExam:
+    subject: str
+
+
+@dataclass
 class ExamResult:
     booking_id: str
     subject: int  # 1..4

@@ -258,6 +258,14 @@ async def book_exam(inp: JourneyInput, s: JourneyState, req: BookExam) -> None:
     exam.bookings += 1
 
 
+async def cancel_exam(s: JourneyState, subject: str) -> None:
+    exam = s.subjects[subject].exam
+    await call("exam.cancel", exam.booking_id, interactive=True)
+    # A booking given up in time is not an attempt: it does not count toward the limit.
+    exam.booking_id, exam.exam_date = "", ""
+    exam.bookings -= 1
+
+
 def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
     subjects = [
         SubjectSummary(

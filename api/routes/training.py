@@ -27,6 +27,7 @@ from workflows.journey_state import (
     BookExam,
     BookSlotRequest,
     CancelBookingRequest,
+    CancelExam,
     CoachChangeRequest,
     FollowupReview,
     JourneyView,
@@ -227,6 +228,18 @@ async def book_exam(
     venue = body.venue or f"{_policy(request, view).city_name}机动车驾驶人考试中心"
     req = BookExam(body.subject.value, body.exam_date.isoformat(), venue)
     return await _update(client, wf_id, LearnerJourney.book_exam, req, key)
+
+
+@router.post("/journeys/{wf_id}/exams/{subject}/cancel")
+async def cancel_exam(
+    wf_id: str,
+    subject: Subject,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    await own_journey(client, wf_id, learner)
+    return await _update(client, wf_id, LearnerJourney.cancel_exam, CancelExam(subject.value), key)
 
 
 # ---- coach change, follow-up review, transfer ------------------------------------------------

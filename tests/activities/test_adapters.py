@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from activities.bank import BankActivities, CreateOrder, MoveHeldMoney
+from activities.exam12123 import Eligibility, ExamActivities, ExamBooking
 from activities.http import MAX_EXTERNAL_ID, SubsystemClient, external_id
 from activities.national import NationalActivities, RegisterLearner, UploadRecord
 from activities.timing import FileParties, TimingActivities
@@ -59,11 +60,32 @@ async def test_the_bank_releases_under_a_long_key_once(sims: Simulators) -> None
     )
     first, again = await bank.release(move), await bank.release(move)
     assert first == again
+    # Part of it comes back to the learner from the school's settlement (a credit).
+    clawback = MoveHeldMoney(f"{WF}:clawback:withdrawn", "ESC-S371100001", WF, 1000, "补偿")
+    assert await bank.claw_back(clawback) == await bank.claw_back(clawback)
     async with httpx.AsyncClient() as http:
         rows = (await http.get(f"{sims.urls['bank']}/reconciliation")).json()
-    assert [(r["deposited"], r["released"]) for r in rows if r["payer_ref"] == WF] == [
-        (10000, 3000)
-    ]
+    assert [
+        (r["deposited"], r["released"], r["refunded"]) for r in rows if r["payer_ref"] == WF
+    ] == [(10000, 2000, 1000)]
+
+
+async def test_an_exam_booking_is_cancelled_at_12123(sims: Simulators) -> None:
+    exam = ExamActivities(client(sims, "exam"), "http://127.0.0.1:9/none")
+    national = NationalActivities(client(sims, "national"))
+    learner_no = await national.register_learner(
+        RegisterLearner(f"{WF}:register", "S371100001", "张三", VALID_ID, "13800138000", "C1")
+    )
+    await exam.push_eligibility(
+        Eligibility(f"{WF}:eligible-theory", learner_no, WF, 1, "C1", "S371100001", f"{WF}:t")
+    )
+    booking = ExamBooking(f"{WF[-20:]}:exam-theory-1", learner_no, 1, "2026-12-20", "日照考场")
+    await exam.book(booking)
+    await exam.cancel(booking.booking_id)
+    await exam.cancel(booking.booking_id)  # a retry is harmless
+    store = sims.apps["exam"].state.sim.store
+    row = store.one("SELECT status FROM bookings WHERE booking_id = ?", (booking.booking_id,))
+    assert row is not None and row["status"] == "cancelled"
 
 
 async def test_a_changed_timing_filing_is_filed_again(sims: Simulators) -> None:

@@ -63,6 +63,7 @@ class FakeSubsystems:
             self.file_parties,
             self.push_eligibility,
             self.book_exam,
+            self.cancel_exam,
             self.render_archive,
         ]
 
@@ -166,6 +167,10 @@ class FakeSubsystems:
     @activity.defn(name="exam.book")
     async def book_exam(self, req: ExamBooking) -> None:
         self.calls.append(("exam", req.booking_id))
+
+    @activity.defn(name="exam.cancel")
+    async def cancel_exam(self, booking_id: str) -> None:
+        self.calls.append(("exam_cancel", booking_id))
 
     @activity.defn(name="documents.render_archive")
     async def render_archive(self, req: RenderArchive) -> ArchiveDocuments:

@@ -17,20 +17,25 @@ from tests.workflows.drive import (
     finish_subject,
     next_hour,
     pass_health,
+    pass_stage_report,
     pay,
     practical_session,
     publish,
     refusal,
     send_record,
+    sit_exam,
     to_health_check,
     to_payment,
     to_training,
+    today,
     train_theory_like,
 )
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
+    BookExam,
     BookHealthCheck,
     BookSlotRequest,
+    CancelExam,
     CreatePayment,
     DisputeAnswer,
     DisputeRuling,
@@ -392,3 +397,20 @@ async def test_school_cancellation_credit_reaches_the_learner_with_no_later_rele
     assert result.money.released_fen == earned - credit
     assert result.money.refunded_fen == C1_TUITION - earned + credit
     harness.assert_ledger_matches_bank(handle.id, held=0)
+
+
+async def test_exam_dates_are_bounded_and_a_booking_can_be_cancelled(harness: Harness) -> None:
+    handle = await to_training(harness)
+    await train_theory_like(harness, handle, "theory")
+    await pass_stage_report(handle, "theory")
+    far = (await today(harness) + timedelta(days=61)).isoformat()
+    assert "60 天以内" in await refusal(handle, LearnerJourney.book_exam, BookExam("theory", far))
+    soon = (await today(harness) + timedelta(days=3)).isoformat()
+    state = await handle.execute_update(LearnerJourney.book_exam, BookExam("theory", soon))
+    booking = state.subjects["theory"].exam.booking_id
+    state = await handle.execute_update(LearnerJourney.cancel_exam, CancelExam("theory"))
+    exam = state.subjects["theory"].exam
+    assert (exam.booking_id, exam.bookings) == ("", 0)
+    assert ("exam_cancel", booking) in harness.fakes.calls
+    assert "没有待考" in await refusal(handle, LearnerJourney.cancel_exam, CancelExam("theory"))
+    await sit_exam(harness, handle, "theory", await today(harness) + timedelta(days=4))
