@@ -29,6 +29,7 @@ clean:
 
 # Re-record the journey histories that tests/workflows/test_replay.py replays.
 record-histories: $(STAMP)
-	rm -rf tests/data/histories
+# Only current/ is recorded anew: before_lifecycle_patch/ keeps what older code recorded.
+	rm -rf tests/data/histories/current
 	XUEJIA_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_journey_part1.py \
-		tests/workflows/test_journey_part2.py
+		tests/workflows/test_journey_part2.py tests/workflows/test_money_lifecycle.py

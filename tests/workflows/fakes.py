@@ -45,17 +45,21 @@ class FakeSubsystems:
     archive: ArchiveData | None = None
     order_gate: asyncio.Event | None = None  # when set, creating an order waits for it
 
-    def activities(self) -> list:  # type: ignore[type-arg]
-        return [
-            self.register_learner,
-            self.withdraw_learner,
-            self.book_and_pay,
+    def activities(self, bank: bool = True) -> list:  # type: ignore[type-arg]
+        """Every stand-in; without `bank`, the bank's are left to a real adapter."""
+        bank_activities = [
             self.create_order,
             self.cancel_order,
             self.release,
             self.refund,
             self.claw_back,
             self.issue_invoice,
+        ]
+        return [
+            *(bank_activities if bank else []),
+            self.register_learner,
+            self.withdraw_learner,
+            self.book_and_pay,
             self.render_contract,
             self.render_invoice,
             self.upload_record,

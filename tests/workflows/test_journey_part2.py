@@ -158,6 +158,7 @@ async def test_failed_exam_waits_ten_days_and_five_attempts_end_it(harness: Harn
     result = await handle.result()
     assert result.status == "failed" and "次数用尽" in result.end_reason
     harness.assert_ledger_matches_bank(handle.id, held=0)
+    await harness.keep_history(handle, "failed_exams_and_retakes")
 
 
 async def test_learning_permit_expiry_ends_the_journey(harness: Harness) -> None:
@@ -289,6 +290,8 @@ async def test_transfer_carries_confirmed_hours_to_the_new_school(harness: Harne
     assert view.state.permit_issued_at == result.permit_issued_at
     await train_practical(harness, child, "field", "S371100002", hours=8)
     await pass_stage_report(child, "field")  # 8 carried + 8 new = the 16 required
+    await harness.keep_history(handle, "transfer")
+    await harness.keep_history(child, "transferred_in")
 
 
 async def test_hundreds_of_sessions_continue_as_new_and_complete(harness: Harness) -> None:
@@ -378,6 +381,7 @@ async def test_no_show_costs_the_policy_fee(harness: Harness) -> None:
     state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(later))
     early = NoShowReport(state.bookings[-1].booking_id, "U-school1")
     assert "未到预约结束时间" in await refusal(handle, LearnerJourney.report_no_show, early)
+    await harness.keep_history(handle, "no_show")
 
 
 async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None:
@@ -392,6 +396,7 @@ async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None
     )
     assert (state.coach_id, state.coach_change.status) == ("S371100001-K2", "approved")
     assert (await handle.query(LearnerJourney.view)).coach_id == "S371100001-K2"
+    await harness.keep_history(handle, "coach_change")
 
 
 async def test_archive_names_each_sessions_coach_and_car(harness: Harness) -> None:

@@ -105,6 +105,7 @@ async def test_withdrawal_with_a_session_begun_settles_it_as_missed(
     assert result.money.held_fen == 0
     assert ("withdraw", result.learner_no) in harness.fakes.calls
     harness.assert_ledger_matches_bank(handle.id, held=0)
+    await harness.keep_history(handle, f"withdrawn_with_session_begun_{into_session.days}d")
 
 
 async def test_withdrawal_after_graduation_is_refused(harness: Harness) -> None:
@@ -193,6 +194,7 @@ async def test_enrolment_date_survives_continue_as_new(harness: Harness) -> None
     with Session(harness.engine) as session:
         row = session.get(JourneyRecord, handle.id)
         assert row is not None and row.started_at.replace(tzinfo=UTC) == enrolled
+    await harness.keep_history(handle, "continue_as_new_then_withdrawn")
 
 
 async def test_each_enrolment_has_its_own_keys_and_read_model_row(harness: Harness) -> None:
@@ -284,6 +286,7 @@ async def test_unpaid_topup_expires_by_the_policy(harness: Harness) -> None:
     assert ("cancel", state.orders[-1].order_id) in harness.fakes.calls
     state = await handle.execute_update(LearnerJourney.create_payment, topup)
     assert [o.status for o in state.orders] == ["paid", "expired", "pending"]
+    await harness.keep_history(handle, "topup_expired")
 
 
 async def test_topup_open_at_graduation_is_cancelled_and_paying_it_later_is_refunded(
@@ -307,6 +310,7 @@ async def test_topup_open_at_graduation_is_cancelled_and_paying_it_later_is_refu
     result = await handle.result()
     assert (result.status, result.money.held_fen) == ("completed", 0)
     harness.assert_ledger_matches_bank(handle.id, held=0)
+    await harness.keep_history(handle, "topup_cancelled_at_graduation_paid_late")
 
 
 async def test_unconfirmed_record_is_confirmed_after_the_window(harness: Harness) -> None:
@@ -373,6 +377,7 @@ async def test_disputes_end_by_the_school_the_regulator_or_the_deadline(harness:
     assert (field.confirmed_minutes, field.counted_minutes) == (120, 120)
     assert view.state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE
     harness.assert_ledger_matches_bank(handle.id, held=view.state.money.held_fen)
+    await harness.keep_history(handle, "disputes")
 
 
 async def test_enrolment_without_progress_lapses(harness: Harness) -> None:
@@ -397,6 +402,7 @@ async def test_school_cancellation_credit_reaches_the_learner_with_no_later_rele
     assert result.money.released_fen == earned - credit
     assert result.money.refunded_fen == C1_TUITION - earned + credit
     harness.assert_ledger_matches_bank(handle.id, held=0)
+    await harness.keep_history(handle, "school_cancellation_credit_clawed_back")
 
 
 async def test_exam_dates_are_bounded_and_a_booking_can_be_cancelled(harness: Harness) -> None:

@@ -1,6 +1,10 @@
 """Recorded journey histories must replay on today's workflow code: a change that would break
-running journeys (non-determinism) fails here. Re-record with `make record-histories` only
-when the change is made safe for running journeys (workflow.patched) or none are running."""
+running journeys (non-determinism) fails here.
+
+before_lifecycle_patch/ holds histories recorded by the code that ran before the money-and-
+lifecycle rules (workflow.patched "money-and-lifecycle-1"): they prove journeys started then
+still replay. current/ is re-recorded with `make record-histories` when a change is made safe
+for running journeys (workflow.patched) or none are running."""
 
 import json
 from pathlib import Path
@@ -11,14 +15,41 @@ from temporalio.worker import Replayer
 
 from workflows.journey import LearnerJourney
 
-HISTORIES = sorted((Path(__file__).parent.parent / "data" / "histories").glob("*.json"))
+ROOT = Path(__file__).parent.parent / "data" / "histories"
+HISTORIES = sorted(ROOT.glob("*/*.json"))
+
+BEFORE_PATCH = {
+    "part1_health_expired",
+    "part1_order_expired_and_reissued",
+    "part1_paid_then_withdrawn",
+    "part1_signing_lapsed",
+    "part2_graduated_per_hour",
+    "part2_staged_withdrawn_mid_practical",
+}
+CURRENT = BEFORE_PATCH | {
+    "coach_change",
+    "continue_as_new_then_withdrawn",
+    "disputes",
+    "failed_exams_and_retakes",
+    "no_show",
+    "school_cancellation_credit_clawed_back",
+    "topup_cancelled_at_graduation_paid_late",
+    "topup_expired",
+    "transfer",
+    "transferred_in",
+    "withdrawn_with_session_begun_0d",
+    "withdrawn_with_session_begun_2d",
+}
 
 
-def test_histories_are_recorded() -> None:
-    assert len(HISTORIES) >= 4
+def test_every_expected_history_is_recorded() -> None:
+    recorded = {(p.parent.name, p.stem) for p in HISTORIES}
+    expected = {("before_lifecycle_patch", name) for name in BEFORE_PATCH}
+    expected |= {("current", name) for name in CURRENT}
+    assert recorded == expected
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+@pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     record = json.loads(path.read_text())
     history = WorkflowHistory.from_json(record["workflow_id"], record["history"])
