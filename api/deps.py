@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 from core.config import Settings
 from core.db import engine_for
+from core.regions import is_region_code
 from models.users import Role, User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -75,9 +76,16 @@ def _role(*roles: Role):  # type: ignore[no-untyped-def]
     return check
 
 
+def _regulator(user: Annotated[User, Depends(_role(Role.regulator))]) -> User:
+    """A regulator sees their region only; without a valid region, nothing (fail closed)."""
+    if not is_region_code(user.region_code):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "该账户未设置有效的监管辖区")
+    return user
+
+
 LearnerUser = Annotated[User, Depends(_role(Role.learner))]
 StaffUser = Annotated[User, Depends(_role(Role.school_staff))]
-RegulatorUser = Annotated[User, Depends(_role(Role.regulator))]
+RegulatorUser = Annotated[User, Depends(_regulator)]
 OpsUser = Annotated[User, Depends(_role(Role.ops))]
 
 # A client's key for one action: a retried request with the same key is the same Update.

@@ -2,7 +2,10 @@
 valid token."""
 
 import pytest
+from sqlmodel import Session, select
 
+from core.db import engine_for
+from models.users import User
 from tests.api.conftest import Api
 
 PORT_PROBES = {
@@ -49,3 +52,19 @@ async def test_an_unknown_journey_is_not_found(api: Api) -> None:
         "/api/learner/journeys/journey-U-nobody-S000-C1", headers=await api.token("learner2")
     )
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize("region", ["", None, "37"])
+async def test_a_regulator_without_a_valid_region_sees_nothing(
+    api: Api, region: str | None
+) -> None:
+    with Session(engine_for(api.settings.database_url)) as session:
+        user = session.exec(select(User).where(User.username == "rizhao")).one()
+        user.region_code = region
+        session.add(user)
+        session.commit()
+    headers = await api.token("rizhao")
+    for path in ("/api/gov/journeys", "/api/gov/disputes"):
+        r = await api.http.get(path, headers=headers)
+        assert r.status_code == 403, (path, r.text)
+        assert "监管辖区" in r.json()["detail"]
