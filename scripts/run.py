@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from core.config import ROOT, get_settings
+from core.db import migrate
 from models.demo import DEMO_LOGINS, DEMO_PASSWORD
 from workflows.search_attributes import server_flags
 
@@ -108,6 +109,9 @@ def main() -> None:
             procs,
         )
         wait_for_port(7233, "Temporal")
+        # Migrate once, before the worker and the API start (each would otherwise race to
+        # create the schema of a new database; they still migrate, as a no-op under a lock).
+        migrate(settings.database_url)
         launch("worker", [PY, "worker.py"], procs)
         launch(
             "api",
