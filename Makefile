@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: run test lint deps clean record-histories
+.PHONY: run test fuzz lint deps clean record-histories
 
 $(STAMP): pyproject.toml scripts/setup-system.sh
 	bash scripts/setup-system.sh
@@ -19,6 +19,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -ra
+
+# Property-based money checks over many generated journeys (long; outside `make test`).
+fuzz: $(STAMP)
+	$(PY) -m pytest -q -ra -m fuzz
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
