@@ -4,7 +4,7 @@ review stage reports (阶段报审) and see disputed training records."""
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, StringConstraints
 from sqlmodel import col, select
 
@@ -19,6 +19,7 @@ from workflows import search_attributes as sa
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     TRAINING_STAGES,
+    DisputeRuling,
     JourneyView,
     Stage,
     StageReportAction,
@@ -110,6 +111,26 @@ async def reject_stage_report(
     return view_json(await run_update(client, wf_id, LearnerJourney.stage_report, action, key))
 
 
+class DisputeRulingBody(BaseModel):
+    uphold_record: bool  # True: the record stands and the school is paid for it
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+@router.post("/journeys/{wf_id}/records/{record_no}/dispute-ruling")
+async def rule_dispute(
+    wf_id: str,
+    record_no: Annotated[str, Path(max_length=64)],
+    body: DisputeRulingBody,
+    client: TemporalDep,
+    regulator: RegulatorUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    """The regulator rules on a dispute the school contested."""
+    await region_journey(client, wf_id, regulator)
+    req = DisputeRuling(record_no, regulator.id, body.uphold_record, body.reason)
+    return view_json(await run_update(client, wf_id, LearnerJourney.rule_dispute, req, key))
+
+
 # ---- disputed training records ------------------------------------------------------------
 
 
@@ -119,6 +140,8 @@ class DisputedRecord(BaseModel):
     record_no: str
     subject: str
     reason: str
+    status: str  # disputed: the school to answer; contested: the regulator to rule
+    answer: str
 
 
 @router.get("/disputes")
@@ -159,9 +182,11 @@ async def disputes(
                 record_no=r.record_no,
                 subject=r.subject,
                 reason=r.dispute_reason,
+                status=r.status,
+                answer=r.answer,
             )
             for r in view.state.records
-            if r.status == "disputed"
+            if r.status in ("disputed", "contested")
         ]
 
     found = await asyncio.gather(*(disputed_in(j.workflow_id) for j in journeys))

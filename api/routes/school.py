@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import select
 
@@ -13,6 +13,7 @@ from api.journeys import fetch_view, run_update, view_json
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
+    DisputeAnswer,
     JourneyView,
     NoShowReport,
     StaffDecision,
@@ -86,6 +87,27 @@ async def submit_stage_report(
     await school_journey(client, wf_id, staff)
     req = StageReportAction(subject.value, staff.id, role="school_staff")
     return view_json(await run_update(client, wf_id, LearnerJourney.stage_report, req, key))
+
+
+class DisputeAnswerBody(BaseModel):
+    concede: bool  # True: the learner is right and the record is voided
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+@router.post("/journeys/{wf_id}/records/{record_no}/dispute-answer")
+async def answer_dispute(
+    wf_id: str,
+    record_no: Annotated[str, Path(max_length=64)],
+    body: DisputeAnswerBody,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey = None,
+) -> dict:
+    """The school answers a learner's dispute of a training record: concede, or contest it
+    before the regulator."""
+    await school_journey(client, wf_id, staff)
+    req = DisputeAnswer(record_no, staff.id, body.concede, body.answer)
+    return view_json(await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key))
 
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")

@@ -150,6 +150,8 @@ LEARNER_POSTS = [
         ("DELETE", "/api/school/slots/s?reason=x"),
         ("POST", "/api/gov/journeys/j/stages/field/report/approve"),
         ("GET", "/api/gov/disputes"),
+        ("POST", "/api/school/journeys/j/records/R1/dispute-answer"),
+        ("POST", "/api/gov/journeys/j/records/R1/dispute-ruling"),
     ],
 )
 async def test_every_new_route_requires_a_token(api: Api, method: str, path: str) -> None:
@@ -166,6 +168,8 @@ async def test_every_new_route_requires_a_token(api: Api, method: str, path: str
         ("rizhao", "DELETE", "/api/school/slots/s?reason=x"),
         ("school1", "POST", "/api/gov/journeys/j/stages/field/report/approve"),
         ("learner1", "GET", "/api/gov/disputes"),
+        ("learner1", "POST", "/api/school/journeys/j/records/R1/dispute-answer"),
+        ("school1", "POST", "/api/gov/journeys/j/records/R1/dispute-ruling"),
     ],
 )
 async def test_each_route_belongs_to_one_port(api: Api, user: str, method: str, path: str) -> None:
@@ -205,6 +209,12 @@ async def test_another_school_and_region_see_nothing(
         (f"{school}/coach-change/reject", school2, {"reason": "不同意"}),
         (f"{gov}/stages/theory/report/approve", fuzhou, None),
         (f"{gov}/stages/theory/report/reject", fuzhou, {"reason": "材料不全"}),
+        (f"{school}/records/R1/dispute-answer", school2, {"concede": True, "answer": "认可"}),
+        (
+            f"{gov}/records/R1/dispute-ruling",
+            fuzhou,
+            {"uphold_record": False, "reason": "证据不足"},
+        ),
     ]:
         r = await api.http.post(path, json=body, headers=headers)
         assert r.status_code == 404, (path, r.text)
@@ -307,6 +317,14 @@ async def test_school_and_regulator_input_is_checked(
         (f"{school}/coach-change/reject", school1, {"reason": " "}, "reason"),
         (f"{gov}/stages/road/report/reject", rizhao, {}, "reason"),
         (f"{gov}/stages/exam/report/approve", rizhao, None, "subject"),
+        (f"{school}/records/R1/dispute-answer", school1, {"concede": True}, "answer"),
+        (f"{school}/records/R1/dispute-answer", school1, {"answer": "有视频"}, "concede"),
+        (
+            f"{gov}/records/R1/dispute-ruling",
+            rizhao,
+            {"uphold_record": True, "reason": "长" * 501},
+            "reason",
+        ),
     ]:
         r = await api.http.post(path, json=body, headers=headers)
         assert r.status_code == 422, (path, r.text)
@@ -336,13 +354,16 @@ async def test_staff_and_regulator_actions_out_of_turn_are_refused(
     school = f"/api/school/journeys/{journey.wf_id}"
     gov = f"/api/gov/journeys/{journey.wf_id}"
     school1, rizhao = await api.token("school1"), await api.token("rizhao")
-    for path, headers in [
-        (f"{school}/stages/theory/report", school1),
-        (f"{school}/bookings/B1/no-show", school1),
-        (f"{school}/coach-change/approve", school1),
-        (f"{gov}/stages/theory/report/approve", rizhao),
+    for path, headers, body in [
+        (f"{school}/stages/theory/report", school1, None),
+        (f"{school}/bookings/B1/no-show", school1, None),
+        (f"{school}/coach-change/approve", school1, None),
+        (f"{gov}/stages/theory/report/approve", rizhao, None),
+        # No such dispute on this journey: nothing to answer or rule on.
+        (f"{school}/records/R1/dispute-answer", school1, {"concede": False, "answer": "有视频"}),
+        (f"{gov}/records/R1/dispute-ruling", rizhao, {"uphold_record": True, "reason": "属实"}),
     ]:
-        r = await api.http.post(path, headers=headers)
+        r = await api.http.post(path, json=body, headers=headers)
         assert r.status_code == 409, (path, r.text)
     assert await footprint(api, dev_env, journey) == before
 
@@ -461,6 +482,7 @@ async def test_disputes_in_the_region(api: Api, monkeypatch: pytest.MonkeyPatch)
         state.records = [
             _record("R1", "confirmed", ""),
             _record("R2", "disputed", "教练未到场"),
+            _record("R3", "contested", "时长不符"),
         ]
         school = SCHOOL if wf_id.startswith("j-rz") else "S350100001"
         return JourneyView(wf_id, "U-learner1", school, "", "C1", "K", state)
@@ -475,13 +497,24 @@ async def test_disputes_in_the_region(api: Api, monkeypatch: pytest.MonkeyPatch)
             "record_no": "R2",
             "subject": "field",
             "reason": "教练未到场",
-        }
+            "status": "disputed",
+            "answer": "",
+        },
+        {
+            "workflow_id": "j-rz-field",
+            "school_id": SCHOOL,
+            "record_no": "R3",
+            "subject": "field",
+            "reason": "时长不符",
+            "status": "contested",
+            "answer": "",
+        },
     ]
     assert sorted(asked) == ["j-rz-field", "j-rz-gone"]
     r = await api.http.get("/api/gov/disputes", headers=await api.token("shandong"))
-    assert [d["workflow_id"] for d in r.json()] == ["j-rz-field"]
+    assert {d["workflow_id"] for d in r.json()} == {"j-rz-field"}
     r = await api.http.get("/api/gov/disputes", headers=await api.token("fuzhou"))
-    assert [d["workflow_id"] for d in r.json()] == ["j-fz-road"]
+    assert {d["workflow_id"] for d in r.json()} == {"j-fz-road"}
     r = await api.http.get(
         "/api/gov/disputes", params={"limit": 0}, headers=await api.token("rizhao")
     )
