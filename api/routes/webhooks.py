@@ -7,11 +7,11 @@ because the workflow ignores a result it already has.
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StringConstraints, ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -30,53 +30,59 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 M = TypeVar("M", bound=BaseModel)
 
 
+# What a subsystem may send: bounded ids and text, aware times, numbers in range, known values.
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Note = Annotated[str, StringConstraints(max_length=500)]
+Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+
+
 class PaymentEvent(BaseModel):
-    event: str
-    order_id: str
-    payer_ref: str
-    amount_fen: int
-    bank_txn_id: str
-    paid_at: datetime
+    event: Ref
+    order_id: Ref
+    payer_ref: Ref
+    amount_fen: Annotated[int, Field(ge=1, le=10_000_000_000)]
+    bank_txn_id: Ref
+    paid_at: AwareDatetime
 
 
 class HealthEvent(BaseModel):
-    event: str
-    booking_id: str
-    learner_ref: str
-    passed: bool
-    examined_at: datetime
-    reason: str | None = None
-    items: dict[str, Any] = {}
+    event: Ref
+    booking_id: Ref
+    learner_ref: Ref
+    passed: StrictBool
+    examined_at: AwareDatetime
+    reason: Note | None = None
+    items: Annotated[dict[Ref, Any], Field(max_length=50)] = {}
 
 
 class TrainingRecordEvent(BaseModel):
-    event: str
-    record_no: str
-    session_id: str
-    journey_ref: str
-    subject: str
-    mode: str
-    start: datetime
-    end: datetime
-    valid_minutes: int
-    invalid_minutes: int = 0
-    invalid_reason: str | None = None
+    event: Ref
+    record_no: Ref
+    session_id: Ref
+    journey_ref: Ref
+    subject: Literal["theory", "field", "road", "safety"]
+    mode: Literal["classroom", "remote", "practical", "simulator"]
+    start: AwareDatetime
+    end: AwareDatetime
+    valid_minutes: Minutes
+    invalid_minutes: Minutes = 0
+    invalid_reason: Note | None = None
 
 
 class ExamAttempt(BaseModel):
-    score: int
-    passed: bool
+    score: Annotated[int, Field(ge=0, le=100)]
+    passed: StrictBool
 
 
 class ExamResultEvent(BaseModel):
-    event: str
-    booking_id: str
-    journey_ref: str
-    subject: int
-    exam_date: str
-    attempts: list[ExamAttempt]
-    passed: bool
-    permit_issued_at: str | None = None
+    event: Ref
+    booking_id: Ref
+    journey_ref: Ref
+    subject: Literal[1, 2, 3, 4]
+    exam_date: date
+    attempts: Annotated[list[ExamAttempt], Field(max_length=5)]
+    passed: StrictBool
+    permit_issued_at: date | None = None
 
 
 async def _verified(request: Request, secret: str) -> dict[str, Any]:
@@ -244,10 +250,10 @@ async def exam_callback(
             ExamResult(
                 e.booking_id,
                 e.subject,
-                e.exam_date,
+                e.exam_date.isoformat(),
                 e.passed,
                 [a.score for a in e.attempts],
-                e.permit_issued_at,
+                e.permit_issued_at.isoformat() if e.permit_issued_at else None,
             ),
         ),
     )

@@ -1,0 +1,98 @@
+"""Subsystem callbacks: only a signature over the very body, made with the secret and fresh,
+is accepted; a signed payload with impossible data is a 422 naming the field, never a 500."""
+
+import json
+
+import pytest
+
+from core.signing import SIGNATURE_HEADER, sign
+from tests.api.conftest import Api
+
+NOW = "2026-11-23T08:00:00+08:00"
+GOOD = {
+    "bank": {
+        "event": "payment.succeeded",
+        "order_id": "o-1",
+        "payer_ref": "journey-nobody",
+        "amount_fen": 100,
+        "bank_txn_id": "T1",
+        "paid_at": NOW,
+    },
+    "health": {
+        "event": "health.result",
+        "booking_id": "b-1",
+        "learner_ref": "journey-nobody",
+        "passed": True,
+        "examined_at": NOW,
+    },
+    "timing": {
+        "event": "training.record",
+        "record_no": "R1",
+        "session_id": "S1",
+        "journey_ref": "journey-nobody",
+        "subject": "field",
+        "mode": "practical",
+        "start": NOW,
+        "end": "2026-11-23T10:00:00+08:00",
+        "valid_minutes": 120,
+    },
+    "exam": {
+        "event": "exam.result",
+        "booking_id": "e-1",
+        "journey_ref": "journey-nobody",
+        "subject": 2,
+        "exam_date": "2026-11-23",
+        "attempts": [{"score": 90, "passed": True}],
+        "passed": True,
+    },
+}
+
+
+async def post(api: Api, kind: str, body: bytes, headers: dict[str, str]) -> int:
+    r = await api.http.post(f"/api/webhooks/{kind}", content=body, headers=headers)
+    return r.status_code
+
+
+@pytest.mark.parametrize("kind", GOOD)
+async def test_a_fresh_timestamp_does_not_make_a_wrong_signature_right(api: Api, kind: str) -> None:
+    body = json.dumps(GOOD[kind]).encode()
+    forged = {**sign(body, api.settings.webhook_secret), SIGNATURE_HEADER: "0" * 64}
+    assert await post(api, kind, body, forged) == 401
+    other_secret = sign(body, "not-the-secret")
+    assert await post(api, kind, body, other_secret) == 401
+    # Signed, then changed on the way: the signature no longer fits the body.
+    changed = body.replace(b"journey-nobody", b"journey-someone")
+    assert await post(api, kind, changed, sign(body, api.settings.webhook_secret)) == 401
+    # The genuine callback gets past the signature (its journey does not exist: 404).
+    assert await post(api, kind, body, sign(body, api.settings.webhook_secret)) == 404
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "field"),
+    [
+        ("bank", {"amount_fen": 0}, "amount_fen"),
+        ("bank", {"amount_fen": 10**12}, "amount_fen"),
+        ("bank", {"paid_at": "2026-11-23T08:00:00"}, "paid_at"),
+        ("bank", {"order_id": "x" * 200}, "order_id"),
+        ("health", {"examined_at": "2026-11-23T08:00:00"}, "examined_at"),
+        ("health", {"passed": "yes"}, "passed"),
+        ("timing", {"start": "2026-11-23T08:00:00"}, "start"),
+        ("timing", {"valid_minutes": -5}, "valid_minutes"),
+        ("timing", {"valid_minutes": 100_000}, "valid_minutes"),
+        ("timing", {"subject": "flying"}, "subject"),
+        ("timing", {"mode": "teleport"}, "mode"),
+        ("exam", {"subject": 9}, "subject"),
+        ("exam", {"exam_date": "yesterday"}, "exam_date"),
+        ("exam", {"permit_issued_at": "2026-13-01"}, "permit_issued_at"),
+        ("exam", {"attempts": [{"score": 101, "passed": True}]}, "score"),
+    ],
+)
+async def test_impossible_callback_data_is_a_422_naming_the_field(
+    api: Api, kind: str, change: dict, field: str
+) -> None:
+    body = json.dumps({**GOOD[kind], **change}).encode()
+    r = await api.http.post(
+        f"/api/webhooks/{kind}", content=body, headers=sign(body, api.settings.webhook_secret)
+    )
+    assert r.status_code == 422, r.text
+    assert field in r.json()["detail"][0]["loc"], r.text
