@@ -1,7 +1,6 @@
 """The demo driver takes a learner from sign-up to graduation on the whole platform in-process:
 dev server, simulators over HTTP, the API on uvicorn with demo data and slots, a real worker."""
 
-import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,6 @@ from tests.e2e import bank_by_payer, ledger_by_payer, platform
 async def test_the_demo_takes_a_learner_to_graduation(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    started = time.monotonic()
     lines: list[str] = []
     # The health centre answers on its own (as under `make run`); the examiner is the demo.
     async with platform(dev_env, tmp_path, health_auto_result_seconds=0.2) as p, p.worker():
@@ -56,4 +54,3 @@ async def test_the_demo_takes_a_learner_to_graduation(
     text = "\n".join(lines)
     for words in ("面签", "Sign by hand", "科目二", "科目三", "阶段报审", "结业", "certificate"):
         assert words in text
-    assert time.monotonic() - started < 90

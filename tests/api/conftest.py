@@ -6,11 +6,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.config import Settings
+from core.db import engine_for
+from core.security import hash_password
 from models.demo import DEMO_PASSWORD
+from models.users import Role, User
 
 
 @dataclass
@@ -25,6 +29,23 @@ class Api:
         )
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def add_learner(self) -> str:
+        """A learner of one's own per test, so journey ids never meet another test's on the
+        shared dev server; returns the username."""
+        name = f"t{uuid.uuid4().hex[:10]}"
+        with Session(engine_for(self.settings.database_url)) as session:
+            session.add(
+                User(
+                    id=f"U-{name}",
+                    username=name,
+                    password_hash=hash_password(DEMO_PASSWORD),
+                    role=Role.learner,
+                    display_name="测试学员",
+                )
+            )
+            session.commit()
+        return name
 
 
 def test_settings(tmp_path: Path, **overrides: object) -> Settings:

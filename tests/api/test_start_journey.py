@@ -48,12 +48,28 @@ async def test_bad_enrolment_is_refused_naming_the_field(
 
 
 async def test_double_submit_starts_one_journey(api: Api, dev_env: WorkflowEnvironment) -> None:
-    headers = await api.token("learner2")
+    learner = api.add_learner()
+    headers = await api.token(learner)
     first = await api.http.post("/api/learner/journeys", json=GOOD, headers=headers)
     second = await api.http.post("/api/learner/journeys", json=GOOD, headers=headers)
     assert first.status_code == second.status_code == 201
     wf_id = first.json()["workflow_id"]
-    assert second.json()["workflow_id"] == wf_id == "journey-U-learner2-S371100001-C1"
+    assert second.json()["workflow_id"] == wf_id == f"journey-U-{learner}-S371100001-C1"
     runs = [wf async for wf in dev_env.client.list_workflows(f"WorkflowId = '{wf_id}'")]
     assert len(runs) == 1
     await dev_env.client.get_workflow_handle(wf_id).terminate("test done")
+
+
+async def test_enrolling_again_after_an_end_is_a_new_journey(
+    api: Api, dev_env: WorkflowEnvironment
+) -> None:
+    """The ended enrolment keeps its id (and its keys, orders and ledger rows); the new one
+    gets the next."""
+    headers = await api.token(api.add_learner())
+    ids = []
+    for _ in range(3):
+        r = await api.http.post("/api/learner/journeys", json=GOOD, headers=headers)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["workflow_id"])
+        await dev_env.client.get_workflow_handle(ids[-1]).terminate("ended")
+    assert ids[1:] == [f"{ids[0]}-2", f"{ids[0]}-3"]

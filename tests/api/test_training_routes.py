@@ -6,7 +6,6 @@ The journey here never moves: its worker runs the workflow (so queries and valid
 but no activities, so it waits at sign-up for the national platform forever.
 """
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,11 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.db import engine_for
-from core.security import hash_password
-from models.demo import DEMO_PASSWORD
 from models.journeys import JourneyRecord
 from models.training import CHINA, ResourceHold, SlotBooking, TrainingSlot
-from models.users import Role, User
+from models.users import User
 from tests.api.conftest import Api
 from tests.factories import VALID_ID
 from workflows.journey import LearnerJourney
@@ -54,20 +51,7 @@ class Journey:
 
 
 def add_learner(api: Api) -> str:
-    """A learner of one's own per test, so journey ids never meet another test's."""
-    name = f"t{uuid.uuid4().hex[:10]}"
-    with Session(engine_for(api.settings.database_url)) as session:
-        session.add(
-            User(
-                id=f"U-{name}",
-                username=name,
-                password_hash=hash_password(DEMO_PASSWORD),
-                role=Role.learner,
-                display_name="测试学员",
-            )
-        )
-        session.commit()
-    return name
+    return api.add_learner()
 
 
 async def start(api: Api, dev_env: WorkflowEnvironment) -> Journey:
