@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
@@ -103,6 +104,25 @@ def build_input(
         ),
         policy=policy,
     )
+
+
+def bind_id_number(session: Session, learner: User, id_number: str) -> None:
+    """The first enrolment binds the ID number to the account; later ones must use it, and no
+    other account may hold it (the unique index settles a race: nothing half-written)."""
+    if learner.id_number is not None:
+        if learner.id_number != id_number:
+            raise field_error("id_number", "身份证号与账户绑定的身份证号不一致")
+        return
+    taken = field_error("id_number", "该身份证号已绑定其他账户", code=status.HTTP_409_CONFLICT)
+    if session.exec(select(User).where(User.id_number == id_number)).first() is not None:
+        raise taken
+    learner.id_number = id_number
+    session.add(learner)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise taken from exc
 
 
 def escrow_account(school_id: str) -> str:

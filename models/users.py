@@ -20,6 +20,9 @@ class User(SQLModel, table=True):
     display_name: str
     school_id: str | None = Field(default=None, foreign_key="school.id", max_length=32)
     region_code: str | None = Field(default=None, max_length=6)
+    # A learner's ID number, bound at the first enrolment: one person per account and one
+    # account per person, so nobody enrols in someone else's name.
+    id_number: str | None = Field(default=None, unique=True, max_length=18)
     active: bool = True
 
 

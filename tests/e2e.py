@@ -21,6 +21,7 @@ from core.config import DEMO_WEBHOOK_SECRET, ROOT, Settings
 from core.db import engine_for
 from models.demo import DEMO_PASSWORD
 from models.ledger import LedgerEntry
+from scripts.demo_journey import applicant
 from subsystems.runner import Simulators, run_simulators, serve_apps
 from tests.factories import VALID_ID
 from worker import build_worker
@@ -146,7 +147,8 @@ def signature_png() -> bytes:
 async def enrol_to_payment(p: Platform, learner: str = "learner1") -> tuple[str, dict]:
     """Sign-up, health check, 面签 and contract through the API; returns at the payment stage."""
     me = await p.login(learner)
-    r = await p.http.post("/api/learner/journeys", json=ENROLMENT, headers=me)
+    enrolment = {**ENROLMENT, **applicant(learner)}  # each login its own person
+    r = await p.http.post("/api/learner/journeys", json=enrolment, headers=me)
     assert r.status_code == 201, r.text
     wf_id = r.json()["workflow_id"]
     await p.until(wf_id, me, lambda s: s["stage"] == "health_check")

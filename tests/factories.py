@@ -88,5 +88,10 @@ async def until(
         await asyncio.sleep(0.05)
 
 
+async def current_view(handle: WorkflowHandle) -> JourneyView:
+    """The journey's view now, asked again if the query lands while a run continues as new."""
+    return await until(handle, lambda v: True)
+
+
 def data_path(name: str) -> Path:
     return ROOT / "tests" / "data" / name

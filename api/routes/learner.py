@@ -13,6 +13,7 @@ from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, Tempo
 from api.errors import field_error, not_found
 from api.journeys import (
     JourneyCreate,
+    bind_id_number,
     build_input,
     fetch_view,
     nearest_centres,
@@ -80,6 +81,7 @@ async def create_journey(
     learner: LearnerUser,
 ) -> dict[str, str]:
     inp = build_input(session, learner, body, request.app.state.policies)
+    bind_id_number(session, learner, inp.applicant.id_number)
     wf_id = await start_journey(client, settings, inp)
     return {"workflow_id": wf_id}
 

@@ -17,7 +17,14 @@ from activities.slots import held
 from api import documents as docs
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
-from api.journeys import ApplicantData, JourneyCreate, build_input, run_update, view_json
+from api.journeys import (
+    ApplicantData,
+    JourneyCreate,
+    bind_id_number,
+    build_input,
+    run_update,
+    view_json,
+)
 from api.routes.learner import own_journey
 from models.registry import Coach
 from models.training import TrainingSlotPublic, hour_starts, resource
@@ -313,6 +320,7 @@ async def transfer(
         **body.model_dump(exclude={"reason"}), vehicle_class=view.vehicle_class
     )
     new = build_input(session, learner, enrolment, request.app.state.policies)
+    bind_id_number(session, learner, new.applicant.id_number)
     return await _update(client, wf_id, LearnerJourney.transfer, Transfer(body.reason, new), key)
 
 

@@ -1,8 +1,11 @@
 """Starting a journey: bad input is a 422 naming the field, and nothing starts."""
 
 import pytest
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
+from core.db import engine_for
+from models.users import User
 from tests.api.conftest import Api
 from tests.factories import VALID_ID
 
@@ -73,3 +76,34 @@ async def test_enrolling_again_after_an_end_is_a_new_journey(
         ids.append(r.json()["workflow_id"])
         await dev_env.client.get_workflow_handle(ids[-1]).terminate("ended")
     assert ids[1:] == [f"{ids[0]}-2", f"{ids[0]}-3"]
+
+
+OTHER_ID = "371102199506123459"  # another person, valid check digit
+
+
+async def test_the_id_number_is_bound_to_the_account(
+    api: Api, dev_env: WorkflowEnvironment
+) -> None:
+    me, someone = api.add_learner(), api.add_learner()
+    mine = await api.token(me)
+    r = await api.http.post("/api/learner/journeys", json=GOOD, headers=mine)
+    assert r.status_code == 201, r.text
+    await dev_env.client.get_workflow_handle(r.json()["workflow_id"]).terminate("test done")
+    # The same account in someone else's name: refused, naming the field.
+    r = await api.http.post(
+        "/api/learner/journeys", json={**GOOD, "id_number": OTHER_ID}, headers=mine
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "id_number", r.text
+    assert "不一致" in r.json()["detail"][0]["msg"]
+    # Another account with my number: refused, and nothing starts for it.
+    r = await api.http.post("/api/learner/journeys", json=GOOD, headers=await api.token(someone))
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "id_number", r.text
+    started = [
+        wf
+        async for wf in dev_env.client.list_workflows(
+            f"WorkflowId STARTS_WITH 'journey-U-{someone}'"
+        )
+    ]
+    assert started == []
+    with Session(engine_for(api.settings.database_url)) as session:
+        assert session.get(User, f"U-{someone}").id_number is None  # type: ignore[union-attr]

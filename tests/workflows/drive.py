@@ -7,7 +7,7 @@ from sqlmodel import Session
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.slots import NewSlot, publish_slot
-from tests.factories import journey_input, until
+from tests.factories import current_view, journey_input, until
 from tests.workflows.conftest import Harness
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
@@ -102,7 +102,7 @@ async def send_record(
     invalid_minutes: int = 0,
     reason: str = "",
 ) -> str:
-    n = len((await handle.query(LearnerJourney.view)).state.records) + 1
+    n = len((await current_view(handle)).state.records) + 1
     record_no = f"REC-{subject}-{n:04d}-{handle.id[-6:]}"
     await handle.signal(
         LearnerJourney.training_record,
@@ -124,7 +124,7 @@ async def send_record(
 
 async def train_theory_like(h: Harness, handle: WorkflowHandle, subject: str) -> None:
     """Classroom hours first, then remote ones, four 学时 a day (the policy's cap)."""
-    view = await handle.query(LearnerJourney.view)
+    view = await current_view(handle)
     p = view.state.subjects[subject]
     classroom, remote = p.classroom_min_minutes, p.required_minutes - p.classroom_min_minutes
     for mode, total in (("classroom", classroom), ("remote", remote)):
@@ -220,7 +220,7 @@ async def train_practical(
 ) -> None:
     """Publishes, books, trains and confirms four-hour sessions until `hours` are done."""
     await until(handle, lambda v: v.state.stage == subject)
-    view = await handle.query(LearnerJourney.view)
+    view = await current_view(handle)
     p = view.state.subjects[subject]
     todo = hours if hours is not None else (p.required_minutes - p.confirmed_minutes) // 60
     while todo > 0:
