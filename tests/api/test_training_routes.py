@@ -17,6 +17,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.routes.training import ARCHIVE_KINDS
 from core.db import engine_for
 from models.journeys import JourneyRecord
 from models.training import CHINA, ResourceHold, SlotBooking, TrainingSlot
@@ -174,8 +175,14 @@ async def test_another_learners_journey_is_not_found_and_untouched(
             body = {**body, **APPLICANT}
         r = await api.http.post(journey.url(tail), json=body, headers=other)
         assert r.status_code == 404, (tail, r.text)
-    for tail in ("/slots", "/documents/certificate.pdf"):
-        assert (await api.http.get(journey.url(tail), headers=other)).status_code == 404
+    # Every read of the journey answers as if it did not exist: the view, its documents.
+    reads = ["", "/slots", "/health-centres?lat=35.4&lon=119.5", "/contract.pdf", "/invoice.pdf"]
+    reads += [f"/documents/{kind}.pdf" for kind in ARCHIVE_KINDS]
+    for tail in reads:
+        r = await api.http.get(journey.url(tail), headers=other)
+        assert r.status_code == 404, (tail, r.text)
+    mine = (await api.http.get("/api/learner/journeys", headers=other)).json()
+    assert journey.wf_id not in [j["workflow_id"] for j in mine]
     assert await footprint(api, dev_env, journey) == before
 
 
@@ -202,6 +209,10 @@ async def test_another_school_and_region_see_nothing(
     ]:
         r = await api.http.post(path, json=body, headers=headers)
         assert r.status_code == 404, (path, r.text)
+    assert (await api.http.get(school, headers=school2)).status_code == 404
+    assert (await api.http.get(gov, headers=fuzhou)).status_code == 404
+    listed = (await api.http.get("/api/school/journeys", headers=school2)).json()
+    assert journey.wf_id not in [j["workflow_id"] for j in listed]
     assert await footprint(api, dev_env, journey) == before
 
 
