@@ -157,8 +157,10 @@ async def running_harness(
         activity_executor=ThreadPoolExecutor(8),
     ):
         h = Harness(env, queue, fakes, engine)
-        yield h
-        await h.terminate_running()
+        try:
+            yield h
+        finally:  # a failed test must not leave journeys holding the server's clock
+            await h.terminate_running()
     engine.dispose()
 
 
