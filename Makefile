@@ -20,9 +20,9 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -ra
 
-# Property-based money checks over many generated journeys (long; outside `make test`).
+# The property-based money checks with many more generated journeys than `make test` runs.
 fuzz: $(STAMP)
-	$(PY) -m pytest -q -ra -m fuzz
+	XUEJIA_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -ra tests/workflows/test_money_properties.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -3,6 +3,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
@@ -11,6 +12,11 @@ import models  # noqa: F401 - registers every table
 from core.db import make_engine, migrate
 from models.demo import load_demo_data
 from tests import servers
+
+# Property tests: a handful of generated journeys in `make test`, many in `make fuzz`.
+settings.register_profile("default", max_examples=8)
+settings.register_profile("fuzz", max_examples=150)
+settings.load_profile(os.environ.get("XUEJIA_HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

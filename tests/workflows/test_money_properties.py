@@ -137,7 +137,6 @@ async def act(h: Harness, bank: Bank, handle: WorkflowHandle, action: tuple) -> 
 
 
 @settings(
-    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -146,7 +145,6 @@ async def act(h: Harness, bank: Bank, handle: WorkflowHandle, action: tuple) -> 
     ending=st.sampled_from(["withdraw", "transfer", "stay"]),
     tuition_callbacks=st.integers(1, 3),
 )
-@pytest.mark.fuzz
 @pytest.mark.timeout(1800)
 async def test_no_fen_is_lost_whatever_happens(
     ts_env: WorkflowEnvironment,
