@@ -33,10 +33,10 @@ class Timers:
     # A practical record the learner neither confirms nor disputes is confirmed after this
     # (0: never by itself; it is then settled as unearned when the journey ends).
     record_confirm_window: int = 3 * 86400
-    dispute_answer_window: int = 3 * 86400  # the school answers a dispute, or it is upheld
+    dispute_answer_window: int = 3 * 86400  # the school answers, or the record is voided
     dispute_decision_window: int = 15 * 86400  # the regulator rules, or the learner's side wins
     # Before training (health check, contract, payment): no progress for this long and the
-    # enrolment lapses, releasing the learner's ID number (0: never).
+    # enrolment lapses and the national platform is told (0: never).
     enrolment_lapse: int = 90 * 86400
 
 
