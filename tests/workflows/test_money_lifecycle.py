@@ -420,3 +420,25 @@ async def test_exam_dates_are_bounded_and_a_booking_can_be_cancelled(harness: Ha
     assert ("exam_cancel", booking) in harness.fakes.calls
     assert "没有待考" in await refusal(handle, LearnerJourney.cancel_exam, CancelExam("theory"))
     await sit_exam(harness, handle, "theory", await today(harness) + timedelta(days=4))
+
+
+async def test_a_tuition_order_paid_after_another_is_refunded_whole(harness: Harness) -> None:
+    """The first order lapses, the learner pays a second, then the channel delivers the
+    first after all: the learner paid twice, and the second tuition goes straight back."""
+    handle = await to_payment(harness)
+    state = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("unionpay"))
+    first = state.orders[-1]
+    await harness.env.sleep(timedelta(days=2))  # the policy's payment expiry is one day
+    await until(handle, lambda v: v.state.orders[-1].status == "expired")
+    await pay(harness, handle)
+    await until(handle, lambda v: v.state.stage == "theory")
+    harness.fakes.bank_paid(first.order_id, handle.id)
+    late = PaymentCallback(
+        first.order_id, C1_TUITION, "TXN-late", await harness.env.get_current_time()
+    )
+    await handle.signal(LearnerJourney.payment_callback, late)
+    view = await until(handle, lambda v: v.state.money.refunded_fen > 0)
+    money = view.state.money
+    assert (money.deposited_fen, money.refunded_fen) == (2 * C1_TUITION, C1_TUITION)
+    assert money.held_fen == C1_TUITION - SERVICES
+    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
