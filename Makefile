@@ -20,9 +20,11 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -ra
 
-# The property-based money checks with many more generated journeys than `make test` runs.
+# The property-based money checks and schemathesis against the API, with many more generated
+# journeys and requests than `make test` runs (freshly random each time, boundary cases added).
 fuzz: $(STAMP)
-	XUEJIA_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -ra tests/workflows/test_money_properties.py
+	XUEJIA_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -ra tests/workflows/test_money_properties.py \
+		tests/api/test_schema_fuzz.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
