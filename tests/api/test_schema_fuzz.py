@@ -1,9 +1,11 @@
 """Schemathesis against every operation of the API, in-process: no answer is a server error and
 every documented answer matches its schema.
 
-Each port is called with a token of its role, and the path carries real ids (the learner's own
-journey, running under a worker so queries and update validators answer; the school, its coach,
-a published slot), so requests reach the handlers instead of stopping at 401, 403 or 404.
+Each port is called with a token of its role, and the path and the JSON body carry real ids (the
+learner's own journey, running under a worker so queries and update validators answer; the
+school, its coach, vehicle, ground and health centre, a published slot), so requests reach the
+handlers and the checks behind validation instead of stopping at 401, 403, 404 or "no such
+coach". Dates include the ends of the calendar and the coming hours (see `_moments`).
 Webhooks are called unsigned: 401 is their answer, and it must not be a 500. Booking and record
 ids stay generated: a journey that never leaves sign-up has none.
 
@@ -18,12 +20,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlmodel import Session
@@ -42,6 +45,14 @@ from tests.api.live_api import BASE_URL, LiveApi
 FUZZ = os.environ.get("XUEJIA_HYPOTHESIS_PROFILE") == "fuzz"
 SCHOOL = "S371100001"
 COACH = f"{SCHOOL}-K1"
+# The school's own ids, in a path or a body, where schemathesis would send random strings.
+SCHOOL_IDS = {
+    "school_id": SCHOOL,
+    "coach_id": COACH,
+    "vehicle_id": f"{SCHOOL}-V1",
+    "ground_id": f"{SCHOOL}-G1",
+    "centre_id": "H371100001",
+}
 # Who calls each port besides the learner: the school's staff, its city's regulator, ops.
 PORT_USERS = {
     "/api/school/": ("U-school1", Role.school_staff),
@@ -50,6 +61,27 @@ PORT_USERS = {
 }
 UNAUTHENTICATED = ("/api/auth/token", "/api/webhooks/")
 CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+def _moments() -> st.SearchStrategy[datetime]:
+    """Aware times of every kind, with more of two than schemathesis's own date-times give:
+    the ends of the calendar at the widest offsets (where date arithmetic overflows), and the
+    coming hours (a slot must start on the hour, in the future), so requests pass validation
+    and reach the code behind it."""
+    offsets = [UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))]
+    ends = [datetime.min.replace(tzinfo=tz) for tz in offsets] + [
+        datetime.max.replace(minute=0, second=0, microsecond=0, tzinfo=tz) for tz in offsets
+    ]
+    next_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    coming = st.integers(0, 24 * 60).map(lambda n: next_hour + timedelta(hours=n))
+    anything = st.datetimes(timezones=st.sampled_from(offsets))
+    return st.one_of(anything, st.sampled_from(ends), coming)
+
+
+schemathesis.openapi.format("date-time", _moments().map(datetime.isoformat))
+schemathesis.openapi.format(
+    "date", st.one_of(st.dates(), st.sampled_from([date.min, date.max])).map(date.isoformat)
+)
 
 schema = schemathesis.openapi.from_dict(
     create_app(Settings()).openapi(),
@@ -111,9 +143,7 @@ def publish_slot(live: LiveApi, token: str) -> str:
     )
     body = {
         "subject": "field",
-        "coach_id": COACH,
-        "vehicle_id": f"{SCHOOL}-V1",
-        "ground_id": f"{SCHOOL}-G1",
+        **{k: SCHOOL_IDS[k] for k in ("coach_id", "vehicle_id", "ground_id")},
         "start": start.isoformat(),
         "hours": 1,
     }
@@ -165,6 +195,17 @@ def caller(world: World) -> Iterator[Caller]:
     live.run(live.temporal.get_workflow_handle(wf_id).terminate("fuzz test done"))
 
 
+def use_real_ids(case: schemathesis.Case, ids: dict[str, str]) -> None:
+    """Puts real ids where the case names them: in the path, and in a JSON body wherever the
+    generated value is a string (a value of the wrong type stays, so that refusal is tried)."""
+    path = case.path_parameters or {}
+    body = case.body if isinstance(case.body, dict) else {}
+    for values in (path, body):
+        for name, value in values.items():
+            if name in ids and (values is path or isinstance(value, str)):
+                values[name] = ids[name]
+
+
 def token_for(path: str, world: World, caller: Caller) -> str | None:
     if path.startswith(UNAUTHENTICATED):
         return None
@@ -183,10 +224,7 @@ def token_for(path: str, world: World, caller: Caller) -> str | None:
 def test_api_answers_within_its_schema(
     case: schemathesis.Case, world: World, caller: Caller
 ) -> None:
-    ids = {"wf_id": caller.wf_id, "school_id": SCHOOL, "coach_id": COACH, "slot_id": world.slot_id}
-    for name in case.path_parameters or {}:
-        if name in ids:
-            case.path_parameters[name] = ids[name]
+    use_real_ids(case, {**SCHOOL_IDS, "wf_id": caller.wf_id, "slot_id": world.slot_id})
     token = token_for(case.path, world, caller)
     if token is not None:
         case.headers = {**(case.headers or {}), **bearer(token)}
