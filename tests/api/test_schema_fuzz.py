@@ -167,15 +167,16 @@ def world(
 def caller(world: World) -> Iterator[Caller]:
     live = world.live
     name = f"f{uuid.uuid4().hex[:10]}"
-    user = User(
-        id=f"U-{name}",
-        username=name,
-        password_hash="!",  # no password: the test mints the token
-        role=Role.learner,
-        display_name="模糊测试学员",
-    )
     with Session(engine_for(live.settings.database_url)) as session:
-        session.add(user)
+        session.add(
+            User(
+                id=f"U-{name}",
+                username=name,
+                password_hash="!",  # no password: the test mints the token
+                role=Role.learner,
+                display_name="模糊测试学员",
+            )
+        )
         session.commit()
     token = mint(live.settings, f"U-{name}", Role.learner)
     enrolment = {
