@@ -31,21 +31,25 @@ class Api:
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     def add_learner(self) -> str:
-        """A learner of one's own per test, so journey ids never meet another test's on the
-        shared dev server; returns the username."""
-        name = f"t{uuid.uuid4().hex[:10]}"
-        with Session(engine_for(self.settings.database_url)) as session:
-            session.add(
-                User(
-                    id=f"U-{name}",
-                    username=name,
-                    password_hash=hash_password(DEMO_PASSWORD),
-                    role=Role.learner,
-                    display_name="测试学员",
-                )
+        return add_learner(self.settings.database_url, hash_password(DEMO_PASSWORD))
+
+
+def add_learner(database_url: str, password_hash: str) -> str:
+    """A learner of one's own per test, so journey ids never meet another test's on the shared
+    dev server; returns the username."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    with Session(engine_for(database_url)) as session:
+        session.add(
+            User(
+                id=f"U-{name}",
+                username=name,
+                password_hash=password_hash,
+                role=Role.learner,
+                display_name="测试学员",
             )
-            session.commit()
-        return name
+        )
+        session.commit()
+    return name
 
 
 def test_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -17,7 +17,6 @@ documents only 200/201/422, so every 401, 404 and 409 would fail.
 
 import itertools
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -29,16 +28,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.config import Settings
-from core.db import engine_for
 from core.idcard import check_char
 from core.security import create_token
 from models.training import CHINA
-from models.users import Role, User
+from models.users import Role
+from tests.api.conftest import add_learner
 from tests.api.conftest import test_settings as api_settings
 from tests.api.live_api import BASE_URL, LiveApi
 
@@ -166,19 +164,8 @@ def world(
 @pytest.fixture
 def caller(world: World) -> Iterator[Caller]:
     live = world.live
-    name = f"f{uuid.uuid4().hex[:10]}"
-    with Session(engine_for(live.settings.database_url)) as session:
-        session.add(
-            User(
-                id=f"U-{name}",
-                username=name,
-                password_hash="!",  # no password: the test mints the token
-                role=Role.learner,
-                display_name="模糊测试学员",
-            )
-        )
-        session.commit()
-    token = mint(live.settings, f"U-{name}", Role.learner)
+    # No password: the test mints the token.
+    token = mint(live.settings, f"U-{add_learner(live.settings.database_url, '!')}", Role.learner)
     enrolment = {
         "school_id": SCHOOL,
         "coach_id": COACH,
