@@ -14,16 +14,17 @@ from models.journeys import JourneyRecord
 from tests.factories import C1_TUITION, SERVICES, journey_input, policy, until
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
+    book,
     finish_subject,
     next_hour,
     pass_health,
     pass_stage_report,
     pay,
     practical_session,
-    publish,
     refusal,
     send_record,
     sit_exam,
+    to_field,
     to_health_check,
     to_payment,
     to_training,
@@ -34,14 +35,12 @@ from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     BookExam,
     BookHealthCheck,
-    BookSlotRequest,
     CancelExam,
     CreatePayment,
     DisputeAnswer,
     DisputeRuling,
     ExamResult,
     HealthResult,
-    JourneyInput,
     PaymentCallback,
     RecordDecision,
     SchoolCancelled,
@@ -74,19 +73,6 @@ async def test_stage_report_acted_on_during_a_read_model_write_does_not_hang(
         )
     view = await until(handle, lambda v: v.state.subjects["theory"].exam.eligible, seconds=30)
     assert view.state.subjects["theory"].report.status == "approved"
-
-
-async def to_field(h: Harness, inp: JourneyInput | None = None) -> WorkflowHandle:
-    handle = await to_training(h, inp)
-    await finish_subject(h, handle, "theory")
-    await until(handle, lambda v: v.state.stage == "field")
-    return handle
-
-
-async def book(h: Harness, handle: WorkflowHandle, start: datetime, hours: int = 2) -> str:
-    slot = publish(h, "S371100001", "field", start, hours)
-    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
-    return state.bookings[-1].booking_id
 
 
 @pytest.mark.parametrize("into_session", [timedelta(hours=1), timedelta(days=2)])
@@ -261,7 +247,7 @@ async def test_withdrawal_while_the_run_waits_to_continue_as_new_is_kept(
     # Same journey, same history so far, but a limit just ahead: start it again with it.
     await handle.terminate("restart with a short history limit")
     handle = await to_training(harness, replace(journey_input(), history_limit=limit))
-    harness.fakes.order_gate = asyncio.Event()
+    order_gate = harness.fakes.gate("bank.create_order")
     topup = asyncio.create_task(
         handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay", 5000))
     )
@@ -269,7 +255,7 @@ async def test_withdrawal_while_the_run_waits_to_continue_as_new_is_kept(
     while len((await handle.fetch_history()).events) <= limit + 8:
         await handle.signal(LearnerJourney.health_result, ignored)  # history grows, nothing else
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
-    harness.fakes.order_gate.set()
+    order_gate.set()
     await topup
     result = await asyncio.wait_for(handle.result(), timeout=30)
     assert (result.status, result.runs) == ("withdrawn", 2)
