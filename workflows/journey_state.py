@@ -142,6 +142,8 @@ class ContractState:
     preview_sha256: str = ""
     signed_sha256: str = ""
     signed_at: datetime | None = None
+    # Of the learner's signature image: the same one sent again gets the signed contract.
+    signature_sha256: str = ""
 
 
 @dataclass

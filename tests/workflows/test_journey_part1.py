@@ -73,12 +73,19 @@ async def test_health_result_for_another_booking_is_ignored(harness: Harness) ->
     assert view.state.stage == "health_check" and view.state.health.passed is None
 
 
-async def test_second_booking_while_waiting_for_result_is_refused(harness: Harness) -> None:
+async def test_second_booking_while_waiting_for_result(harness: Harness) -> None:
+    """The same booking again is answered with the first; another one is refused."""
     handle = await to_health_check(harness)
     booking = BookHealthCheck("H371100001", "2026-11-02T08:00", 6000)
-    await handle.execute_update(LearnerJourney.book_health_check, booking)
+    first = await handle.execute_update(LearnerJourney.book_health_check, booking)
+    again = await handle.execute_update(LearnerJourney.book_health_check, booking)
+    assert again.health == first.health
+    assert [c for c in harness.fakes.calls if c[0] == "health"] == [
+        ("health", first.health.booking_id)
+    ]
+    elsewhere = BookHealthCheck("H371100002", "2026-11-02T08:00", 6000)
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await handle.execute_update(LearnerJourney.book_health_check, booking)
+        await handle.execute_update(LearnerJourney.book_health_check, elsewhere)
     assert "已预约体检" in str(err.value.cause)
 
 
@@ -130,9 +137,12 @@ async def test_expired_health_result_forces_a_new_check(harness: Harness) -> Non
 
 async def test_unpaid_order_expires_and_can_be_reissued(harness: Harness) -> None:
     handle = await to_payment(harness)
-    await handle.execute_update(LearnerJourney.create_payment, CreatePayment("wechat"))
-    with pytest.raises(WorkflowUpdateFailedError):  # one open order at a time
-        await handle.execute_update(LearnerJourney.create_payment, CreatePayment("wechat"))
+    first = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("wechat"))
+    # One open order at a time: the same request again is answered with it, another refused.
+    again = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("wechat"))
+    assert again.orders == first.orders
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay"))
     await harness.env.sleep(policy().timers.payment_expiry + 5)
     view = await until(handle, lambda v: v.state.orders[0].status == "expired")
     assert view.state.waiting_on == "learner"

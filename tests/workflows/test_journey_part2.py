@@ -387,8 +387,11 @@ async def test_no_show_costs_the_policy_fee(harness: Harness) -> None:
 async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None:
     handle = await to_training(harness)
     change = CoachChangeRequest("S371100001-K2", "李春梅", "沟通不畅")
-    await handle.execute_update(LearnerJourney.request_coach_change, change)
-    assert "已有待审批" in await refusal(handle, LearnerJourney.request_coach_change, change)
+    first = await handle.execute_update(LearnerJourney.request_coach_change, change)
+    again = await handle.execute_update(LearnerJourney.request_coach_change, change)
+    assert again.coach_change == first.coach_change
+    other = CoachChangeRequest("S371100001-K3", "赵六", "沟通不畅")
+    assert "已有待审批" in await refusal(handle, LearnerJourney.request_coach_change, other)
     reject = StageReportAction("", "U-school1", approve=False, role="school_staff")
     assert "reason is required" in await refusal(handle, LearnerJourney.decide_coach_change, reject)
     state = await handle.execute_update(

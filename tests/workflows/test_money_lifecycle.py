@@ -397,6 +397,7 @@ async def test_exam_dates_are_bounded_and_a_booking_can_be_cancelled(harness: Ha
     await pass_stage_report(handle, "theory")
     far = (await today(harness) + timedelta(days=61)).isoformat()
     assert "60 天以内" in await refusal(handle, LearnerJourney.book_exam, BookExam("theory", far))
+    assert "没有待考" in await refusal(handle, LearnerJourney.cancel_exam, CancelExam("theory"))
     soon = (await today(harness) + timedelta(days=3)).isoformat()
     state = await handle.execute_update(LearnerJourney.book_exam, BookExam("theory", soon))
     booking = state.subjects["theory"].exam.booking_id
@@ -404,7 +405,10 @@ async def test_exam_dates_are_bounded_and_a_booking_can_be_cancelled(harness: Ha
     exam = state.subjects["theory"].exam
     assert (exam.booking_id, exam.bookings) == ("", 0)
     assert ("exam_cancel", booking) in harness.fakes.calls
-    assert "没有待考" in await refusal(handle, LearnerJourney.cancel_exam, CancelExam("theory"))
+    # Cancelled again (a second click): the same answer, nothing more cancelled.
+    again = await handle.execute_update(LearnerJourney.cancel_exam, CancelExam("theory"))
+    assert again.subjects["theory"].exam == exam
+    assert [c for c in harness.fakes.calls if c[0] == "exam_cancel"] == [("exam_cancel", booking)]
     await sit_exam(harness, handle, "theory", await today(harness) + timedelta(days=4))
 
 
