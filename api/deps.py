@@ -13,6 +13,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
+from api.idempotency import HEADER, KEY_PATTERN, Idempotency
 from core.config import Settings
 from core.db import engine_for
 from core.regions import is_region_code
@@ -88,5 +89,14 @@ StaffUser = Annotated[User, Depends(_role(Role.school_staff))]
 RegulatorUser = Annotated[User, Depends(_regulator)]
 OpsUser = Annotated[User, Depends(_role(Role.ops))]
 
+
+def idempotency(
+    session: SessionDep,
+    user: CurrentUser,
+    key: Annotated[str | None, Header(alias=HEADER, max_length=128, pattern=KEY_PATTERN)] = None,
+) -> Idempotency:
+    return Idempotency(session, user, key)
+
+
 # A client's key for one action: a retried request with the same key is the same Update.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
+IdempotencyKey = Annotated[Idempotency, Depends(idempotency)]

@@ -1,7 +1,6 @@
 """Starting, reading and driving journey workflows on behalf of the API's ports."""
 
 import math
-import uuid
 from dataclasses import asdict
 from typing import Any
 
@@ -19,6 +18,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import field_error, temporal_errors
+from api.idempotency import Idempotency
 from core.config import Settings
 from core.idcard import id_number_error
 from models.registry import Coach, FeeSchedule, HealthCentre, HealthCentrePublic, School
@@ -173,11 +173,13 @@ def handle(client: Client, wf_id: str) -> WorkflowHandle[Any, Any]:
 
 
 async def run_update(
-    client: Client, wf_id: str, update: Any, arg: Any, request_id: str | None
+    client: Client, wf_id: str, update: Any, arg: Any, key: Idempotency
 ) -> JourneyView:
-    """Runs a journey Update; the request id makes a retried HTTP call the same Update."""
+    """Runs a journey Update; the caller's Idempotency-Key makes a retried HTTP call the same
+    Update (and the same key with another request a 422)."""
+    update_id = key.update_id(wf_id, update.__name__, arg)
     async with temporal_errors():
-        await handle(client, wf_id).execute_update(update, arg, id=request_id or uuid.uuid4().hex)
+        await handle(client, wf_id).execute_update(update, arg, id=update_id)
     return await fetch_view(client, wf_id)
 
 

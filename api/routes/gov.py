@@ -88,7 +88,7 @@ async def approve_stage_report(
     subject: Subject,
     client: TemporalDep,
     regulator: RegulatorUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await region_journey(client, wf_id, regulator)
     action = StageReportAction(subject.value, regulator.id, approve=True, role="regulator")
@@ -102,7 +102,7 @@ async def reject_stage_report(
     body: ReportRejection,
     client: TemporalDep,
     regulator: RegulatorUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await region_journey(client, wf_id, regulator)
     action = StageReportAction(
@@ -123,7 +123,7 @@ async def rule_dispute(
     body: DisputeRulingBody,
     client: TemporalDep,
     regulator: RegulatorUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     """The regulator rules on a dispute the school contested."""
     await region_journey(client, wf_id, regulator)

@@ -134,7 +134,7 @@ async def book_health_check(
     session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     centre = session.get(HealthCentre, body.centre_id)
@@ -163,7 +163,7 @@ async def sign_contract(
     client: TemporalDep,
     learner: LearnerUser,
     signature: Annotated[UploadFile, File()],
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     data = await signature.read(MAX_SIGNATURE_BYTES + 1)
     error = signature_error(data)
@@ -189,7 +189,7 @@ async def create_payment(
     body: PaymentRequest,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = CreatePayment(body.channel.value, body.amount_fen or 0)
@@ -214,7 +214,7 @@ async def withdraw(
     body: WithdrawRequest,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     return view_json(

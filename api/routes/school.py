@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
 from api.errors import not_found
+from api.idempotency import Idempotency
 from api.journeys import fetch_view, run_update, view_json
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
@@ -50,7 +51,7 @@ async def get_journey(wf_id: str, client: TemporalDep, staff: StaffUser) -> dict
 
 @router.post("/journeys/{wf_id}/signing/approve")
 async def approve_signing(
-    wf_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> dict:
     await school_journey(client, wf_id, staff)
     return view_json(
@@ -66,7 +67,7 @@ class Rejection(BaseModel):
 
 @router.post("/journeys/{wf_id}/signing/reject")
 async def reject_signing(
-    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> dict:
     await school_journey(client, wf_id, staff)
     return view_json(
@@ -81,7 +82,7 @@ async def reject_signing(
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report")
 async def submit_stage_report(
-    wf_id: str, subject: Subject, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: str, subject: Subject, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> dict:
     """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
     await school_journey(client, wf_id, staff)
@@ -101,7 +102,7 @@ async def answer_dispute(
     body: DisputeAnswerBody,
     client: TemporalDep,
     staff: StaffUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     """The school answers a learner's dispute of a training record: concede, or contest it
     before the regulator."""
@@ -112,7 +113,7 @@ async def answer_dispute(
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")
 async def report_no_show(
-    wf_id: str, booking_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: str, booking_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> dict:
     await school_journey(client, wf_id, staff)
     req = NoShowReport(booking_id, staff.id)
@@ -128,8 +129,8 @@ async def approve_coach_change(
     wf_id: str,
     client: TemporalDep,
     staff: StaffUser,
+    key: IdempotencyKey,
     body: Approval | None = None,
-    key: IdempotencyKey = None,
 ) -> dict:
     await school_journey(client, wf_id, staff)
     reason = body.reason.strip() if body else ""
@@ -138,14 +139,14 @@ async def approve_coach_change(
 
 @router.post("/journeys/{wf_id}/coach-change/reject")
 async def reject_coach_change(
-    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> dict:
     await school_journey(client, wf_id, staff)
     return await _decide_coach_change(client, wf_id, staff, False, body.reason.strip(), key)
 
 
 async def _decide_coach_change(
-    client: TemporalDep, wf_id: str, staff: StaffUser, approve: bool, reason: str, key: str | None
+    client: TemporalDep, wf_id: str, staff: StaffUser, approve: bool, reason: str, key: Idempotency
 ) -> dict:
     decision = StageReportAction(
         subject="", actor_id=staff.id, approve=approve, reason=reason, role="school_staff"

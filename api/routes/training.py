@@ -17,6 +17,7 @@ from activities.slots import held
 from api import documents as docs
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
+from api.idempotency import Idempotency
 from api.journeys import (
     ApplicantData,
     JourneyCreate,
@@ -60,7 +61,7 @@ def _policy(request: Request, view: JourneyView) -> Policy:
 
 
 async def _update(
-    client: TemporalDep, wf_id: str, update: Any, arg: Any, key: str | None
+    client: TemporalDep, wf_id: str, update: Any, arg: Any, key: Idempotency
 ) -> dict[str, Any]:
     return view_json(await run_update(client, wf_id, update, arg, key))
 
@@ -115,7 +116,7 @@ async def book_slot(
     body: BookingCreate,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = BookSlotRequest(body.slot_id)
@@ -132,8 +133,8 @@ async def cancel_booking(
     booking_id: str,
     client: TemporalDep,
     learner: LearnerUser,
+    key: IdempotencyKey,
     body: BookingCancel | None = None,
-    key: IdempotencyKey = None,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = CancelBookingRequest(booking_id, body.reason if body else "")
@@ -149,7 +150,7 @@ async def confirm_record(
     record_no: str,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     return await _update(
@@ -168,7 +169,7 @@ async def dispute_record(
     body: Dispute,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = RecordDecision(record_no, dispute_reason=body.reason)
@@ -191,7 +192,7 @@ async def confirm_stage(
     body: StageRating,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
@@ -204,7 +205,7 @@ async def confirm_stage_report(
     subject: Subject,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = StageReportAction(subject.value, learner.id, role="learner")
@@ -229,7 +230,7 @@ async def book_exam(
     request: Request,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     venue = body.venue or f"{_policy(request, view).city_name}机动车驾驶人考试中心"
@@ -243,7 +244,7 @@ async def cancel_exam(
     subject: Subject,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     return await _update(client, wf_id, LearnerJourney.cancel_exam, CancelExam(subject.value), key)
@@ -264,7 +265,7 @@ async def request_coach_change(
     session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     coach = session.get(Coach, body.coach_id)
@@ -288,7 +289,7 @@ async def add_followup_review(
     body: FollowupCreate,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = FollowupReview(body.school_stars, body.coach_stars, body.comment)
@@ -311,7 +312,7 @@ async def transfer(
     session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     if body.school_id == view.school_id:

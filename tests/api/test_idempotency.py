@@ -1,0 +1,113 @@
+"""Idempotency-Key: scoped by caller and action, and bound to the request it first came with.
+
+The journeys here move: a worker runs the journey with the fake subsystems of the workflow
+tests, against the API's own database.
+"""
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.records import RecordActivities
+from core.db import engine_for
+from tests.api.conftest import Api
+from tests.api.test_training_routes import ENROLMENT, Journey, footprint
+from tests.factories import until
+from tests.workflows.fakes import FakeSubsystems
+from workflows.journey import LearnerJourney
+from workflows.journey_state import HealthResult
+
+HEALTH_CHECK = {"centre_id": "H371100001", "slot": "2026-11-02T08:00"}
+
+
+@pytest.fixture
+async def fakes(api: Api, dev_env: WorkflowEnvironment) -> AsyncIterator[FakeSubsystems]:
+    fakes = FakeSubsystems()
+    records = RecordActivities(engine_for(api.settings.database_url))
+    async with Worker(
+        dev_env.client,
+        task_queue=api.settings.task_queue,
+        workflows=[LearnerJourney],
+        activities=[*fakes.activities(), records.project_journey, records.post_ledger],
+        activity_executor=ThreadPoolExecutor(4),
+    ):
+        yield fakes
+
+
+@pytest.fixture
+async def journey(
+    api: Api, dev_env: WorkflowEnvironment, fakes: FakeSubsystems
+) -> AsyncIterator[Journey]:
+    """A journey at the health check."""
+    me = await api.token(api.add_learner())
+    r = await api.http.post("/api/learner/journeys", json=ENROLMENT, headers=me)
+    assert r.status_code == 201, r.text
+    wf_id = r.json()["workflow_id"]
+    j = Journey(wf_id, me, dev_env.client.get_workflow_handle(wf_id))
+    await until(j.handle, lambda v: v.state.stage == "health_check")
+    yield j
+    await j.handle.terminate("test done")
+
+
+def keyed(headers: dict[str, str], key: str | bytes) -> dict[str, str | bytes]:
+    return {**headers, "Idempotency-Key": key}
+
+
+async def test_a_key_used_by_one_caller_does_not_answer_another(api: Api, journey: Journey) -> None:
+    """The school approves 面签 with a key; the learner's withdrawal with the same key must
+    withdraw, not be answered with the school's approval."""
+    r = await api.http.post(
+        journey.url("/health-check"), json=HEALTH_CHECK, headers=keyed(journey.me, "K1")
+    )
+    assert r.status_code == 200, r.text
+    booking = r.json()["state"]["health"]["booking_id"]
+    await journey.handle.signal(
+        LearnerJourney.health_result, HealthResult(booking, True, datetime.now(UTC))
+    )
+    await until(journey.handle, lambda v: v.state.stage == "signing")
+    school1 = keyed(await api.token("school1"), "K2")
+    r = await api.http.post(
+        f"/api/school/journeys/{journey.wf_id}/signing/approve", headers=school1
+    )
+    assert r.status_code == 200, r.text
+    r = await api.http.post(
+        journey.url("/withdraw"), json={"reason": "搬家"}, headers=keyed(journey.me, "K2")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["withdraw_requested"] == "搬家"
+
+
+async def test_a_key_used_for_one_action_does_not_answer_another(
+    api: Api, journey: Journey
+) -> None:
+    r = await api.http.post(
+        journey.url("/health-check"), json=HEALTH_CHECK, headers=keyed(journey.me, "K1")
+    )
+    assert r.status_code == 200, r.text
+    r = await api.http.post(
+        journey.url("/withdraw"), json={"reason": "搬家"}, headers=keyed(journey.me, "K1")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["withdraw_requested"] == "搬家"
+
+
+async def test_a_retry_with_its_key_gets_the_first_answer_and_another_request_a_422(
+    api: Api, dev_env: WorkflowEnvironment, journey: Journey, fakes: FakeSubsystems
+) -> None:
+    book = journey.url("/health-check")
+    first = await api.http.post(book, json=HEALTH_CHECK, headers=keyed(journey.me, "K1"))
+    again = await api.http.post(book, json=HEALTH_CHECK, headers=keyed(journey.me, "K1"))
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json()["state"]["health"] == first.json()["state"]["health"]
+    assert len([c for c in fakes.calls if c[0] == "health"]) == 1
+    before = await footprint(api, dev_env, journey)
+    other = {**HEALTH_CHECK, "slot": "2026-11-03T08:00"}
+    r = await api.http.post(book, json=other, headers=keyed(journey.me, "K1"))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"][-1] == "Idempotency-Key"
+    # The key is refused before the journey is asked: nothing is written.
+    assert await footprint(api, dev_env, journey) == before
