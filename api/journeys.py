@@ -8,7 +8,7 @@ from fastapi import HTTPException, status
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -131,8 +131,9 @@ def escrow_account(school_id: str) -> str:
 
 
 async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -> str:
-    """Starts the enrolment's journey under the first id no closed enrolment holds; a double
-    submit meets the running journey instead of starting a twin."""
+    """Starts the enrolment's journey under the first id no closed enrolment holds. A double
+    submit meets the running journey instead of starting a twin: the same enrolment is
+    answered with it, a different one (another coach, name or phone) is refused (409)."""
     for wf_id in journey_ids(inp.learner_id, inp.school.id, inp.vehicle_class):
         try:
             await client.start_workflow(
@@ -140,14 +141,51 @@ async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -
                 inp,
                 id=wf_id,
                 task_queue=settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=initial_search_attributes(inp),
             )
         except WorkflowAlreadyStartedError:
-            continue  # a closed enrolment holds this id
+            running = await running_enrolment(client, wf_id)
+            if running is None:
+                continue  # a closed enrolment holds this id
+            refuse_other_enrolment(wf_id, running, inp)
         return wf_id
     raise HTTPException(status.HTTP_409_CONFLICT, "报名次数已达上限，请联系平台")
+
+
+async def running_enrolment(client: Client, wf_id: str) -> JourneyInput | None:
+    """The enrolment a running journey was started with; None once it has closed."""
+    journey = handle(client, wf_id)
+    if (await journey.describe()).status != WorkflowExecutionStatus.RUNNING:
+        return None
+    async for event in journey.fetch_history_events(page_size=1):
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        return (await client.data_converter.decode(payloads, [JourneyInput]))[0]
+    return None
+
+
+# What an enrolment says that a re-post could change, and the names people read.
+ENROLMENT_FIELDS = {"coach_id": "教练", "name": "姓名", "phone": "手机号", "id_number": "身份证号"}
+
+
+def refuse_other_enrolment(wf_id: str, running: JourneyInput, inp: JourneyInput) -> None:
+    """Refuses an enrolment that meets a running journey with other data, naming the journey
+    (its changes would otherwise be dropped without a word)."""
+    was, now = _enrolment(running), _enrolment(inp)
+    for field, label in ENROLMENT_FIELDS.items():
+        if was[field] != now[field]:
+            raise field_error(
+                field,
+                f"已有进行中的报名（{wf_id}），其{label}与本次提交的不一致；"
+                "已提交的报名信息不能通过再次报名修改",
+                code=status.HTTP_409_CONFLICT,
+            )
+
+
+def _enrolment(inp: JourneyInput) -> dict[str, str]:
+    a = inp.applicant
+    return {"coach_id": inp.coach_id, "name": a.name, "phone": a.phone, "id_number": a.id_number}
 
 
 def initial_search_attributes(inp: JourneyInput) -> TypedSearchAttributes:

@@ -1,4 +1,5 @@
-"""Idempotency-Key: scoped by caller and action, and bound to the request it first came with.
+"""Idempotency-Key: scoped by caller and action, and bound to the request it first came with;
+and an enrolment posted again with other data is refused, not silently dropped.
 
 The journeys here move: a worker runs the journey with the fake subsystems of the workflow
 tests, against the API's own database.
@@ -111,3 +112,34 @@ async def test_a_retry_with_its_key_gets_the_first_answer_and_another_request_a_
     assert r.json()["detail"][0]["loc"][-1] == "Idempotency-Key"
     # The key is refused before the journey is asked: nothing is written.
     assert await footprint(api, dev_env, journey) == before
+
+
+# ---- enrolment posted again -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"coach_id": "S371100001-K2"}, "coach_id"),
+        ({"name": "李四"}, "name"),
+        ({"phone": "13900139000"}, "phone"),
+    ],
+)
+async def test_enrolling_again_with_other_data_is_refused_naming_the_journey(
+    api: Api, dev_env: WorkflowEnvironment, change: dict[str, str], field: str
+) -> None:
+    me = await api.token(api.add_learner())
+    first = await api.http.post("/api/learner/journeys", json=ENROLMENT, headers=me)
+    assert first.status_code == 201, first.text
+    wf_id = first.json()["workflow_id"]
+    try:
+        r = await api.http.post("/api/learner/journeys", json={**ENROLMENT, **change}, headers=me)
+        assert r.status_code == 409, r.text
+        assert r.json()["detail"][0]["loc"][-1] == field
+        assert wf_id in r.json()["detail"][0]["msg"]
+        same = await api.http.post("/api/learner/journeys", json=ENROLMENT, headers=me)
+        assert (same.status_code, same.json()) == (201, {"workflow_id": wf_id})
+        runs = [wf async for wf in dev_env.client.list_workflows(f"WorkflowId = '{wf_id}'")]
+        assert len(runs) == 1
+    finally:
+        await dev_env.client.get_workflow_handle(wf_id).terminate("test done")
