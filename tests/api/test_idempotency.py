@@ -8,6 +8,7 @@ tests, against the API's own database.
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -54,18 +55,31 @@ async def journey(
     await j.handle.terminate("test done")
 
 
-def keyed(headers: dict[str, str], key: str | bytes) -> dict[str, str | bytes]:
+def keyed(headers: dict[str, str], key: str) -> dict[str, str]:
     return {**headers, "Idempotency-Key": key}
+
+
+async def book_health_check(api: Api, journey: Journey, key: str) -> dict[str, Any]:
+    r = await api.http.post(
+        journey.url("/health-check"), json=HEALTH_CHECK, headers=keyed(journey.me, key)
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["state"]
+
+
+async def withdraws(api: Api, journey: Journey, key: str) -> bool:
+    """Whether the learner's withdrawal under `key` is carried out (not merely answered)."""
+    r = await api.http.post(
+        journey.url("/withdraw"), json={"reason": "搬家"}, headers=keyed(journey.me, key)
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["state"]["withdraw_requested"] == "搬家"
 
 
 async def test_a_key_used_by_one_caller_does_not_answer_another(api: Api, journey: Journey) -> None:
     """The school approves 面签 with a key; the learner's withdrawal with the same key must
     withdraw, not be answered with the school's approval."""
-    r = await api.http.post(
-        journey.url("/health-check"), json=HEALTH_CHECK, headers=keyed(journey.me, "K1")
-    )
-    assert r.status_code == 200, r.text
-    booking = r.json()["state"]["health"]["booking_id"]
+    booking = (await book_health_check(api, journey, "K1"))["health"]["booking_id"]
     await journey.handle.signal(
         LearnerJourney.health_result, HealthResult(booking, True, datetime.now(UTC))
     )
@@ -75,39 +89,28 @@ async def test_a_key_used_by_one_caller_does_not_answer_another(api: Api, journe
         f"/api/school/journeys/{journey.wf_id}/signing/approve", headers=school1
     )
     assert r.status_code == 200, r.text
-    r = await api.http.post(
-        journey.url("/withdraw"), json={"reason": "搬家"}, headers=keyed(journey.me, "K2")
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["state"]["withdraw_requested"] == "搬家"
+    assert await withdraws(api, journey, "K2")
 
 
 async def test_a_key_used_for_one_action_does_not_answer_another(
     api: Api, journey: Journey
 ) -> None:
-    r = await api.http.post(
-        journey.url("/health-check"), json=HEALTH_CHECK, headers=keyed(journey.me, "K1")
-    )
-    assert r.status_code == 200, r.text
-    r = await api.http.post(
-        journey.url("/withdraw"), json={"reason": "搬家"}, headers=keyed(journey.me, "K1")
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["state"]["withdraw_requested"] == "搬家"
+    await book_health_check(api, journey, "K1")
+    assert await withdraws(api, journey, "K1")
 
 
 async def test_a_retry_with_its_key_gets_the_first_answer_and_another_request_a_422(
     api: Api, dev_env: WorkflowEnvironment, journey: Journey, fakes: FakeSubsystems
 ) -> None:
-    book = journey.url("/health-check")
-    first = await api.http.post(book, json=HEALTH_CHECK, headers=keyed(journey.me, "K1"))
-    again = await api.http.post(book, json=HEALTH_CHECK, headers=keyed(journey.me, "K1"))
-    assert first.status_code == again.status_code == 200, again.text
-    assert again.json()["state"]["health"] == first.json()["state"]["health"]
+    first = await book_health_check(api, journey, "K1")
+    again = await book_health_check(api, journey, "K1")
+    assert again["health"] == first["health"]
     assert len([c for c in fakes.calls if c[0] == "health"]) == 1
     before = await footprint(api, dev_env, journey)
     other = {**HEALTH_CHECK, "slot": "2026-11-03T08:00"}
-    r = await api.http.post(book, json=other, headers=keyed(journey.me, "K1"))
+    r = await api.http.post(
+        journey.url("/health-check"), json=other, headers=keyed(journey.me, "K1")
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"][-1] == "Idempotency-Key"
     # The key is refused before the journey is asked: nothing is written.
