@@ -3,14 +3,16 @@
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api import documents as docs
+from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
+from api.inputs import CityCode, Latitude, Longitude, Reason, VehicleClass
 from api.journeys import (
     JourneyCreate,
     bind_id_number,
@@ -21,7 +23,7 @@ from api.journeys import (
     start_journey,
     view_json,
 )
-from core.signature import normalize_signature, signature_error
+from core.signature import MAX_BYTES, MAX_SIZE, MIN_SIZE, normalize_signature, signature_error
 from models.journeys import JourneyRecord
 from models.registry import (
     Coach,
@@ -41,16 +43,19 @@ from workflows.journey_state import (
     Withdraw,
 )
 
-router = APIRouter(prefix="/api/learner", tags=["learner"])
-MAX_SIGNATURE_BYTES = 512 * 1024
+router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
+SIGNATURE_RULES = (
+    f"手写签名图片：PNG 或 JPEG，不超过 {MAX_BYTES // 1024} KiB，"
+    f"{MIN_SIZE[0]}x{MIN_SIZE[1]} 至 {MAX_SIZE[0]}x{MAX_SIZE[1]} 像素"
+)
 
 
 @router.get("/schools")
 def list_schools(
     session: SessionDep,
     _: LearnerUser,
-    city_code: str | None = None,
-    vehicle_class: str | None = None,
+    city_code: CityCode | None = None,
+    vehicle_class: VehicleClass | None = None,
 ) -> list[SchoolPublic]:
     query = select(School).where(School.compliant)
     if city_code:
@@ -112,8 +117,8 @@ async def get_journey(wf_id: str, client: TemporalDep, learner: LearnerUser) -> 
 @router.get("/journeys/{wf_id}/health-centres")
 async def health_centres(
     wf_id: str,
-    lat: float,
-    lon: float,
+    lat: Latitude,
+    lon: Longitude,
     session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
@@ -124,7 +129,7 @@ async def health_centres(
 
 class HealthBooking(BaseModel):
     centre_id: str = Field(min_length=1, max_length=32)
-    slot: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+    slot: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}", max_length=32)
 
 
 @router.post("/journeys/{wf_id}/health-check")
@@ -139,7 +144,8 @@ async def book_health_check(
     view = await own_journey(client, wf_id, learner)
     centre = session.get(HealthCentre, body.centre_id)
     if centre is None or centre.city_code != view.city_code:
-        raise field_error("centre_id", "no health centre with this id in the school's city")
+        message = "驾校所在城市没有此体检机构"
+        raise field_error("centre_id", message, kind="unknown_health_centre")
     req = BookHealthCheck(centre.id, body.slot, centre.fee_fen, centre.name)
     return view_json(await run_update(client, wf_id, LearnerJourney.book_health_check, req, key))
 
@@ -162,15 +168,12 @@ async def sign_contract(
     wf_id: str,
     client: TemporalDep,
     learner: LearnerUser,
-    signature: Annotated[UploadFile, File()],
+    signature: Annotated[UploadFile, File(description=SIGNATURE_RULES)],
     key: IdempotencyKey = None,
 ) -> dict:
-    data = await signature.read(MAX_SIGNATURE_BYTES + 1)
-    error = signature_error(data)
-    if error:
-        raise HTTPException(
-            422, detail=[{"loc": ["body", "signature"], "msg": error, "type": "value_error"}]
-        )
+    data = await signature.read(MAX_BYTES + 1)
+    if error := signature_error(data):
+        raise field_error("signature", error, kind="signature_invalid")
     await own_journey(client, wf_id, learner)
     req = SignContract(base64.b64encode(normalize_signature(data)).decode())
     return view_json(await run_update(client, wf_id, LearnerJourney.sign_contract, req, key))
@@ -205,7 +208,7 @@ async def invoice_pdf(
 
 
 class WithdrawRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Reason
 
 
 @router.post("/journeys/{wf_id}/withdraw")

@@ -4,11 +4,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
 from sqlmodel import select
 
+from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
 from api.errors import not_found
+from api.inputs import Answer, Comment, Reason
 from api.journeys import fetch_view, run_update, view_json
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
@@ -17,22 +19,27 @@ from workflows.journey_state import (
     JourneyView,
     NoShowReport,
     StaffDecision,
+    Stage,
     StageReportAction,
     Subject,
+    WaitingOn,
 )
 
-router = APIRouter(prefix="/api/school", tags=["school"])
+router = APIRouter(prefix="/api/school", tags=["school"], route_class=StrictRoute)
 
 
 @router.get("/journeys")
 def school_journeys(
-    session: SessionDep, staff: StaffUser, stage: str | None = None, waiting_on: str | None = None
+    session: SessionDep,
+    staff: StaffUser,
+    stage: Stage | None = None,
+    waiting_on: WaitingOn | None = None,
 ) -> list[JourneyRecord]:
     query = select(JourneyRecord).where(JourneyRecord.school_id == staff.school_id)
     if stage:
-        query = query.where(JourneyRecord.stage == stage)
+        query = query.where(JourneyRecord.stage == stage.value)
     if waiting_on:
-        query = query.where(JourneyRecord.waiting_on == waiting_on)
+        query = query.where(JourneyRecord.waiting_on == waiting_on.value)
     return list(session.exec(query.order_by(JourneyRecord.stage_entered_at)).all())
 
 
@@ -61,7 +68,7 @@ async def approve_signing(
 
 
 class Rejection(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    reason: Reason
 
 
 @router.post("/journeys/{wf_id}/signing/reject")
@@ -91,7 +98,7 @@ async def submit_stage_report(
 
 class DisputeAnswerBody(BaseModel):
     concede: bool  # True: the learner is right and the record is voided
-    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    answer: Answer
 
 
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute-answer")
@@ -120,7 +127,7 @@ async def report_no_show(
 
 
 class Approval(BaseModel):
-    reason: str = Field("", max_length=200)
+    reason: Comment = ""
 
 
 @router.post("/journeys/{wf_id}/coach-change/approve")
@@ -132,7 +139,7 @@ async def approve_coach_change(
     key: IdempotencyKey = None,
 ) -> dict:
     await school_journey(client, wf_id, staff)
-    reason = body.reason.strip() if body else ""
+    reason = body.reason if body else ""
     return await _decide_coach_change(client, wf_id, staff, True, reason, key)
 
 
@@ -141,7 +148,7 @@ async def reject_coach_change(
     wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
 ) -> dict:
     await school_journey(client, wf_id, staff)
-    return await _decide_coach_change(client, wf_id, staff, False, body.reason.strip(), key)
+    return await _decide_coach_change(client, wf_id, staff, False, body.reason, key)
 
 
 async def _decide_coach_change(

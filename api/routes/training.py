@@ -5,7 +5,7 @@ view. The journey's validators refuse what the rules forbid (409, nothing writte
 that cannot be right is a 422 naming the field before the journey is asked at all.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -15,8 +15,10 @@ from pydantic import BaseModel, Field, StringConstraints
 from activities.bookings import open_slots
 from activities.slots import held
 from api import documents as docs
+from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
+from api.inputs import NOT_BLANK, Comment, Day, Id, Reason
 from api.journeys import (
     ApplicantData,
     JourneyCreate,
@@ -46,12 +48,9 @@ from workflows.journey_state import (
     Transfer,
 )
 
-router = APIRouter(prefix="/api/learner", tags=["learner"])
+router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
 
 Stars = Annotated[int, Field(ge=1, le=5)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 ARCHIVE_KINDS = ("registration", "teaching_log", "training_records", "certificate")
 
 
@@ -106,7 +105,7 @@ def _utc(moment: datetime) -> datetime:
 
 
 class BookingCreate(BaseModel):
-    slot_id: str = Field(min_length=1, max_length=64)
+    slot_id: Id
 
 
 @router.post("/journeys/{wf_id}/bookings")
@@ -216,9 +215,10 @@ async def confirm_stage_report(
 
 class ExamBookingCreate(BaseModel):
     subject: Subject
-    exam_date: date
+    exam_date: Day
     venue: Annotated[
-        str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+        str | None,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK),
     ] = None
 
 
@@ -269,9 +269,10 @@ async def request_coach_change(
     view = await own_journey(client, wf_id, learner)
     coach = session.get(Coach, body.coach_id)
     if coach is None or coach.school_id != view.school_id or not coach.active:
-        raise field_error("coach_id", "no active coach with this id at the journey's school")
+        raise field_error("coach_id", "该驾校没有此在岗教练", kind="unknown_coach")
     if view.vehicle_class not in coach.permitted_classes:
-        raise field_error("coach_id", f"coach {coach.name} may not teach {view.vehicle_class}")
+        message = f"教练{coach.name}未获准教授{view.vehicle_class}车型"
+        raise field_error("coach_id", message, kind="coach_not_permitted")
     req = CoachChangeRequest(coach.id, coach.name, body.reason)
     return await _update(client, wf_id, LearnerJourney.request_coach_change, req, key)
 
@@ -315,7 +316,7 @@ async def transfer(
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     if body.school_id == view.school_id:
-        raise field_error("school_id", "转入驾校不能与当前驾校相同")
+        raise field_error("school_id", "转入驾校不能与当前驾校相同", kind="same_school")
     enrolment = JourneyCreate(
         **body.model_dump(exclude={"reason"}), vehicle_class=view.vehicle_class
     )
