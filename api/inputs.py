@@ -5,6 +5,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, Field, Strict, StringConstraints
 from pydantic_core import PydanticCustomError
 
@@ -82,7 +83,10 @@ IdNumber = Annotated[
 Phone = Annotated[str, Field(pattern=r"^1[3-9][0-9]{9}$")]
 
 # Ids of schools, coaches, vehicles, slots, bookings: ASCII, as the platform makes them.
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
+# In a path: also a journey id, or a booking id made from one (`<journey id>:booking-3`).
+PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
 VehicleClass = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9]$")]
 CityCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 

@@ -3,7 +3,8 @@
 Pydantic's own messages are English and quote the input; here each error type maps to one
 Chinese sentence that may quote only the schema's own limits (`ctx`), never the input.
 Errors raised by our own validators (`PydanticCustomError` with a type pydantic does not
-know) already carry a Chinese message and keep it.
+know) already carry a Chinese message and keep it; a plain `value_error` comes from library
+code in English and gets the general message.
 """
 
 from typing import Any, get_args
@@ -57,8 +58,6 @@ MESSAGES: dict[str, str] = {
     "timezone_aware": "须带时区",
     "bytes_type": "须为文件",
     "bytes_too_long": "文件过大",
-    "value_error": "{error}",
-    "assertion_error": "{error}",
 }
 
 

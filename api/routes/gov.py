@@ -2,16 +2,15 @@
 review stage reports (阶段报审) and see disputed training records."""
 
 import asyncio
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, RegulatorUser, SessionDep, TemporalDep
 from api.errors import api_error, not_found
-from api.inputs import Answer, Id, Reason
+from api.inputs import Answer, Id, PathId, Reason
 from api.journeys import fetch_view, run_update, view_json
 from api.visibility import JourneySummary, list_journeys, quote
 from core.regions import region_covers, region_prefix
@@ -73,7 +72,7 @@ async def region_journey(client: TemporalDep, wf_id: str, regulator: RegulatorUs
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: str, client: TemporalDep, regulator: RegulatorUser) -> dict:
+async def get_journey(wf_id: PathId, client: TemporalDep, regulator: RegulatorUser) -> dict:
     return view_json(await region_journey(client, wf_id, regulator))
 
 
@@ -86,7 +85,7 @@ class ReportRejection(BaseModel):
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/approve")
 async def approve_stage_report(
-    wf_id: str,
+    wf_id: PathId,
     subject: Subject,
     client: TemporalDep,
     regulator: RegulatorUser,
@@ -99,7 +98,7 @@ async def approve_stage_report(
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/reject")
 async def reject_stage_report(
-    wf_id: str,
+    wf_id: PathId,
     subject: Subject,
     body: ReportRejection,
     client: TemporalDep,
@@ -120,8 +119,8 @@ class DisputeRulingBody(BaseModel):
 
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute-ruling")
 async def rule_dispute(
-    wf_id: str,
-    record_no: Annotated[str, Path(max_length=64)],
+    wf_id: PathId,
+    record_no: PathId,
     body: DisputeRulingBody,
     client: TemporalDep,
     regulator: RegulatorUser,

@@ -12,7 +12,7 @@ from api import documents as docs
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
-from api.inputs import CityCode, Latitude, Longitude, Reason, VehicleClass
+from api.inputs import CityCode, Latitude, Longitude, PathId, Reason, VehicleClass
 from api.journeys import (
     JourneyCreate,
     bind_id_number,
@@ -69,7 +69,7 @@ def list_schools(
 
 
 @router.get("/schools/{school_id}/coaches")
-def list_coaches(school_id: str, session: SessionDep, _: LearnerUser) -> list[CoachPublic]:
+def list_coaches(school_id: PathId, session: SessionDep, _: LearnerUser) -> list[CoachPublic]:
     if session.get(School, school_id) is None:
         raise not_found("school")
     coaches = session.exec(select(Coach).where(Coach.school_id == school_id, Coach.active)).all()
@@ -110,13 +110,13 @@ async def own_journey(client: TemporalDep, wf_id: str, learner: LearnerUser) -> 
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: str, client: TemporalDep, learner: LearnerUser) -> dict:
+async def get_journey(wf_id: PathId, client: TemporalDep, learner: LearnerUser) -> dict:
     return view_json(await own_journey(client, wf_id, learner))
 
 
 @router.get("/journeys/{wf_id}/health-centres")
 async def health_centres(
-    wf_id: str,
+    wf_id: PathId,
     lat: Latitude,
     lon: Longitude,
     session: SessionDep,
@@ -134,7 +134,7 @@ class HealthBooking(BaseModel):
 
 @router.post("/journeys/{wf_id}/health-check")
 async def book_health_check(
-    wf_id: str,
+    wf_id: PathId,
     body: HealthBooking,
     session: SessionDep,
     client: TemporalDep,
@@ -152,7 +152,7 @@ async def book_health_check(
 
 @router.get("/journeys/{wf_id}/contract.pdf")
 async def contract_pdf(
-    wf_id: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
 ) -> Response:
     c = (await own_journey(client, wf_id, learner)).state.contract
     return docs.pdf_response(
@@ -165,7 +165,7 @@ async def contract_pdf(
 
 @router.post("/journeys/{wf_id}/contract/signature")
 async def sign_contract(
-    wf_id: str,
+    wf_id: PathId,
     client: TemporalDep,
     learner: LearnerUser,
     signature: Annotated[UploadFile, File(description=SIGNATURE_RULES)],
@@ -188,7 +188,7 @@ class PaymentRequest(BaseModel):
 
 @router.post("/journeys/{wf_id}/payment")
 async def create_payment(
-    wf_id: str,
+    wf_id: PathId,
     body: PaymentRequest,
     client: TemporalDep,
     learner: LearnerUser,
@@ -201,7 +201,7 @@ async def create_payment(
 
 @router.get("/journeys/{wf_id}/invoice.pdf")
 async def invoice_pdf(
-    wf_id: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
 ) -> Response:
     s = (await own_journey(client, wf_id, learner)).state
     return docs.pdf_response(settings, "invoice", s.invoice_sha256, f"{s.invoice_no}.pdf")
@@ -213,7 +213,7 @@ class WithdrawRequest(BaseModel):
 
 @router.post("/journeys/{wf_id}/withdraw")
 async def withdraw(
-    wf_id: str,
+    wf_id: PathId,
     body: WithdrawRequest,
     client: TemporalDep,
     learner: LearnerUser,

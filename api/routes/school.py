@@ -1,16 +1,14 @@
 """企业端 school port: a school's staff see their own learners, approve 面签, submit stage reports
 (阶段报审), record no-shows and decide on coach changes."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import select
 
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
 from api.errors import not_found
-from api.inputs import Answer, Comment, Reason
+from api.inputs import Answer, Comment, PathId, Reason
 from api.journeys import fetch_view, run_update, view_json
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
@@ -51,13 +49,13 @@ async def school_journey(client: TemporalDep, wf_id: str, staff: StaffUser) -> J
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: str, client: TemporalDep, staff: StaffUser) -> dict:
+async def get_journey(wf_id: PathId, client: TemporalDep, staff: StaffUser) -> dict:
     return view_json(await school_journey(client, wf_id, staff))
 
 
 @router.post("/journeys/{wf_id}/signing/approve")
 async def approve_signing(
-    wf_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
 ) -> dict:
     await school_journey(client, wf_id, staff)
     return view_json(
@@ -73,7 +71,11 @@ class Rejection(BaseModel):
 
 @router.post("/journeys/{wf_id}/signing/reject")
 async def reject_signing(
-    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId,
+    body: Rejection,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey = None,
 ) -> dict:
     await school_journey(client, wf_id, staff)
     return view_json(
@@ -88,7 +90,11 @@ async def reject_signing(
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report")
 async def submit_stage_report(
-    wf_id: str, subject: Subject, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId,
+    subject: Subject,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey = None,
 ) -> dict:
     """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
     await school_journey(client, wf_id, staff)
@@ -103,8 +109,8 @@ class DisputeAnswerBody(BaseModel):
 
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute-answer")
 async def answer_dispute(
-    wf_id: str,
-    record_no: Annotated[str, Path(max_length=64)],
+    wf_id: PathId,
+    record_no: PathId,
     body: DisputeAnswerBody,
     client: TemporalDep,
     staff: StaffUser,
@@ -119,7 +125,11 @@ async def answer_dispute(
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")
 async def report_no_show(
-    wf_id: str, booking_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId,
+    booking_id: PathId,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey = None,
 ) -> dict:
     await school_journey(client, wf_id, staff)
     req = NoShowReport(booking_id, staff.id)
@@ -132,7 +142,7 @@ class Approval(BaseModel):
 
 @router.post("/journeys/{wf_id}/coach-change/approve")
 async def approve_coach_change(
-    wf_id: str,
+    wf_id: PathId,
     client: TemporalDep,
     staff: StaffUser,
     body: Approval | None = None,
@@ -145,7 +155,11 @@ async def approve_coach_change(
 
 @router.post("/journeys/{wf_id}/coach-change/reject")
 async def reject_coach_change(
-    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId,
+    body: Rejection,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey = None,
 ) -> dict:
     await school_journey(client, wf_id, staff)
     return await _decide_coach_change(client, wf_id, staff, False, body.reason, key)

@@ -25,7 +25,7 @@ from activities.slots import (
 from api.bodies import StrictRoute
 from api.deps import SessionDep, StaffUser, TemporalDep
 from api.errors import api_error, field_error, not_found, temporal_errors
-from api.inputs import Id, Moment, Reason
+from api.inputs import Id, Moment, PathId, Reason
 from api.journeys import handle
 from models.training import (
     MAX_SLOT_HOURS,
@@ -106,7 +106,7 @@ def school_slots(
 
 @router.post("/coaches/{coach_id}/leave", status_code=status.HTTP_201_CREATED)
 def coach_leave(
-    coach_id: str, body: LeaveCreate, session: SessionDep, staff: StaffUser
+    coach_id: PathId, body: LeaveCreate, session: SessionDep, staff: StaffUser
 ) -> LeavePublic:
     try:
         leave, withdrawn = add_coach_leave(
@@ -136,7 +136,7 @@ class SlotCancel(BaseModel):
 
 @router.delete("/slots/{slot_id}", response_model=None)
 async def withdraw_slot(
-    slot_id: str,
+    slot_id: PathId,
     session: SessionDep,
     client: TemporalDep,
     staff: StaffUser,

@@ -18,7 +18,7 @@ from api import documents as docs
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
-from api.inputs import NOT_BLANK, Comment, Day, Id, Reason
+from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason
 from api.journeys import (
     ApplicantData,
     JourneyCreate,
@@ -69,7 +69,7 @@ async def _update(
 
 @router.get("/journeys/{wf_id}/slots")
 async def list_open_slots(
-    wf_id: str,
+    wf_id: PathId,
     request: Request,
     session: SessionDep,
     client: TemporalDep,
@@ -110,7 +110,7 @@ class BookingCreate(BaseModel):
 
 @router.post("/journeys/{wf_id}/bookings")
 async def book_slot(
-    wf_id: str,
+    wf_id: PathId,
     body: BookingCreate,
     client: TemporalDep,
     learner: LearnerUser,
@@ -127,8 +127,8 @@ class BookingCancel(BaseModel):
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/cancel")
 async def cancel_booking(
-    wf_id: str,
-    booking_id: str,
+    wf_id: PathId,
+    booking_id: PathId,
     client: TemporalDep,
     learner: LearnerUser,
     body: BookingCancel | None = None,
@@ -144,8 +144,8 @@ async def cancel_booking(
 
 @router.post("/journeys/{wf_id}/records/{record_no}/confirm")
 async def confirm_record(
-    wf_id: str,
-    record_no: str,
+    wf_id: PathId,
+    record_no: PathId,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey = None,
@@ -162,8 +162,8 @@ class Dispute(BaseModel):
 
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute")
 async def dispute_record(
-    wf_id: str,
-    record_no: str,
+    wf_id: PathId,
+    record_no: PathId,
     body: Dispute,
     client: TemporalDep,
     learner: LearnerUser,
@@ -185,7 +185,7 @@ class StageRating(BaseModel):
 
 @router.post("/journeys/{wf_id}/stages/{subject}/confirm")
 async def confirm_stage(
-    wf_id: str,
+    wf_id: PathId,
     subject: Literal["theory", "safety"],
     body: StageRating,
     client: TemporalDep,
@@ -199,7 +199,7 @@ async def confirm_stage(
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
 async def confirm_stage_report(
-    wf_id: str,
+    wf_id: PathId,
     subject: Subject,
     client: TemporalDep,
     learner: LearnerUser,
@@ -224,7 +224,7 @@ class ExamBookingCreate(BaseModel):
 
 @router.post("/journeys/{wf_id}/exams")
 async def book_exam(
-    wf_id: str,
+    wf_id: PathId,
     body: ExamBookingCreate,
     request: Request,
     client: TemporalDep,
@@ -239,7 +239,7 @@ async def book_exam(
 
 @router.post("/journeys/{wf_id}/exams/{subject}/cancel")
 async def cancel_exam(
-    wf_id: str,
+    wf_id: PathId,
     subject: Subject,
     client: TemporalDep,
     learner: LearnerUser,
@@ -259,7 +259,7 @@ class CoachChangeCreate(BaseModel):
 
 @router.post("/journeys/{wf_id}/coach-change")
 async def request_coach_change(
-    wf_id: str,
+    wf_id: PathId,
     body: CoachChangeCreate,
     session: SessionDep,
     client: TemporalDep,
@@ -285,7 +285,7 @@ class FollowupCreate(BaseModel):
 
 @router.post("/journeys/{wf_id}/followup")
 async def add_followup_review(
-    wf_id: str,
+    wf_id: PathId,
     body: FollowupCreate,
     client: TemporalDep,
     learner: LearnerUser,
@@ -306,7 +306,7 @@ class TransferCreate(ApplicantData):
 
 @router.post("/journeys/{wf_id}/transfer")
 async def transfer(
-    wf_id: str,
+    wf_id: PathId,
     body: TransferCreate,
     request: Request,
     session: SessionDep,
@@ -330,7 +330,7 @@ async def transfer(
 
 @router.get("/journeys/{wf_id}/documents/{kind}.pdf")
 async def archive_pdf(
-    wf_id: str, kind: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId, kind: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
 ) -> Response:
     """One archive document, once the learner has graduated (404 before)."""
     if kind not in ARCHIVE_KINDS:

@@ -524,3 +524,33 @@ async def test_an_exam_date_out_of_the_window_is_refused(app_only: Api) -> None:
     assert_refused(
         await send(app_only, "POST", f"{JOURNEY}/exams", "learner", body), 422, "body", "exam_date"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "loc"),
+    [
+        (f"/api/learner/journeys/{'x' * 300}", "learner", ("path", "wf_id")),
+        ("/api/learner/schools/S371100001%00/coaches", "learner", ("path", "school_id")),
+        (f"/api/school/journeys/{'j' * 129}", "staff", ("path", "wf_id")),
+    ],
+)
+async def test_an_id_in_the_path_is_bounded(
+    app_only: Api, path: str, who: str, loc: tuple[str, str]
+) -> None:
+    # Before: a NUL reached the database (PostgreSQL refuses it: a 500), a long id Temporal.
+    assert_refused(await send(app_only, "GET", path, who), 422, *loc)
+
+
+async def test_a_signature_sent_as_text_is_refused_in_chinese(app_only: Api) -> None:
+    headers = await app_only.token("learner1")
+    r = await app_only.http.post(
+        f"{JOURNEY}/contract/signature", data={"signature": "not a file"}, headers=headers
+    )
+    assert_refused(r, 422, "body", "signature")
+    assert "UploadFile" not in r.text
+
+
+async def test_a_c1_control_character_is_refused_like_any_other(app_only: Api) -> None:
+    r = await send(app_only, "POST", f"/api/school/coaches/{SCHOOL}-K1/leave", "staff",
+                   raw(LEAVE, "reason", '"\\u0085"'))  # fmt: skip
+    assert_refused(r, 422, "body", "reason")
