@@ -26,21 +26,11 @@ from models.training import CHINA
 from models.users import User
 from tests.api.conftest import Api
 from tests.api.conftest import test_settings as settings_in
+from tests.api.test_training_routes import ENROLMENT, SCHOOL
 from tests.api.test_webhooks import GOOD as WEBHOOK_BODIES
 from tests.factories import VALID_ID, policy
 from tests.test_idcard import ARABIC_INDIC, FULLWIDTH, make_id, to_arabic_indic, to_fullwidth
 
-SCHOOL = "S371100001"
-ENROLMENT = {
-    "school_id": SCHOOL,
-    "coach_id": f"{SCHOOL}-K1",
-    "vehicle_class": "C1",
-    "name": "张三",
-    "phone": "13800138000",
-    "id_number": VALID_ID,
-    "lat": 35.42,
-    "lon": 119.52,
-}
 SLOT = {
     "subject": "field",
     "kind": "car",
