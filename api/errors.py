@@ -9,7 +9,7 @@ echoed back, so answering can never fail on a value that cannot be serialised.
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +22,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.messages import message_for, safe_text
 
-Code = str  # a stable snake_case code for programs
+# A stable snake_case code for programs.
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 # The code and Chinese sentence an error of this status gets when nothing more precise is said.
 STATUS_DEFAULTS: dict[int, tuple[Code, str]] = {
@@ -58,7 +59,7 @@ THINGS = {
 class FieldProblem(BaseModel):
     loc: list[str | int] = Field(description='where: ["body", "name"], ["query", "lat"], ...')
     msg: str = Field(description="中文说明")
-    type: Code = Field(description="stable code, e.g. string_too_long, id_number_checksum")
+    type: Code = Field(description="e.g. string_too_long, id_number_checksum")
 
 
 class ErrorBody(BaseModel):
