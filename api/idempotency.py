@@ -50,7 +50,12 @@ class Idempotency:
             created_at=datetime.now(UTC),
         )
         if self._first_fingerprint(claim) != fingerprint:
-            raise field_error(HEADER, "该 Idempotency-Key 已用于另一个请求，新的请求请换一个新的键")
+            raise field_error(
+                HEADER,
+                "该 Idempotency-Key 已用于另一个请求，新的请求请换一个新的键",
+                kind="idempotency_key_reused",
+                where="header",
+            )
         return update_id
 
     def _first_fingerprint(self, claim: IdempotencyClaim) -> str:

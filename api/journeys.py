@@ -2,10 +2,11 @@
 
 import math
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
@@ -19,11 +20,21 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import field_error, temporal_errors
 from api.idempotency import Idempotency
+from api.inputs import (
+    Id,
+    IdNumber,
+    PersonName,
+    Phone,
+    StrictLatitude,
+    StrictLongitude,
+    VehicleClass,
+)
 from core.config import Settings
-from core.idcard import id_number_error
+from core.idcard import age_on, birth_date
 from models.registry import Coach, FeeSchedule, HealthCentre, HealthCentrePublic, School
+from models.training import CHINA
 from models.users import User
-from policy.model import Policy
+from policy.model import AgeLimits, Policy
 from workflows import search_attributes as sa
 from workflows.documents_data import FeeAnnex
 from workflows.journey import LearnerJourney
@@ -39,26 +50,17 @@ from workflows.journey_state import (
 class ApplicantData(BaseModel):
     """Who enrols: sent at sign-up, and again with a transfer (转校)."""
 
-    name: str = Field(min_length=2, max_length=30)
-    phone: str = Field(pattern=r"^1[3-9][0-9]{9}$")
-    id_number: str
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-    @field_validator("id_number")
-    @classmethod
-    def _gb11643(cls, value: str) -> str:
-        value = value.strip().upper()
-        error = id_number_error(value)
-        if error:
-            raise ValueError(error)
-        return value
+    name: PersonName
+    phone: Phone
+    id_number: IdNumber
+    lat: StrictLatitude
+    lon: StrictLongitude
 
 
 class JourneyCreate(ApplicantData):
-    school_id: str = Field(min_length=1, max_length=32)
-    coach_id: str = Field(min_length=1, max_length=32)
-    vehicle_class: str = Field(pattern=r"^[A-Z][0-9]$")
+    school_id: Id
+    coach_id: Id
+    vehicle_class: VehicleClass
 
 
 def build_input(
@@ -66,20 +68,25 @@ def build_input(
 ) -> JourneyInput:
     school = session.get(School, body.school_id)
     if school is None or not school.compliant:
-        raise field_error("school_id", "no filed, compliant school with this id")
+        raise field_error("school_id", "没有此备案且合规的驾校", kind="unknown_school")
     if body.vehicle_class not in school.vehicle_classes:
-        raise field_error("vehicle_class", f"{school.name} does not teach {body.vehicle_class}")
+        message = f"{school.name}不培训{body.vehicle_class}车型"
+        raise field_error("vehicle_class", message, kind="class_not_taught")
     coach = session.get(Coach, body.coach_id)
     if coach is None or coach.school_id != school.id or not coach.active:
-        raise field_error("coach_id", "no active coach with this id at this school")
+        raise field_error("coach_id", "该驾校没有此在岗教练", kind="unknown_coach")
     if body.vehicle_class not in coach.permitted_classes:
-        raise field_error("coach_id", f"coach {coach.name} may not teach {body.vehicle_class}")
+        message = f"教练{coach.name}未获准教授{body.vehicle_class}车型"
+        raise field_error("coach_id", message, kind="coach_not_permitted")
     policy = policies.get(school.city_code)
-    if policy is None or body.vehicle_class not in policy.hours:
-        raise field_error("school_id", "this city's policy does not cover this vehicle class")
+    limits = policy.ages.get(body.vehicle_class) if policy else None
+    if policy is None or body.vehicle_class not in policy.hours or limits is None:
+        message = "该城市的政策未涵盖此车型"
+        raise field_error("vehicle_class", message, kind="class_not_in_policy")
+    check_age(body.id_number, body.vehicle_class, limits)
     fees = session.get(FeeSchedule, (school.id, body.vehicle_class))
     if fees is None:
-        raise field_error("vehicle_class", "the school has published no fees for this class")
+        raise field_error("vehicle_class", "该驾校未公布此车型的收费标准", kind="no_fees")
     return JourneyInput(
         learner_id=learner.id,
         applicant=Applicant(body.name, body.phone, body.id_number, body.lat, body.lon),
@@ -106,14 +113,28 @@ def build_input(
     )
 
 
+def check_age(id_number: str, vehicle_class: str, limits: AgeLimits) -> None:
+    """The applicant's age on the day of enrolment (周岁, China time) within the policy's."""
+    age = age_on(birth_date(id_number), datetime.now(CHINA).date())
+    if age < limits.min_age:
+        message = f"报名{vehicle_class}车型须年满{limits.min_age}周岁"
+        raise field_error("id_number", message, kind="too_young")
+    if limits.max_age is not None and age > limits.max_age:
+        message = f"报名{vehicle_class}车型须不超过{limits.max_age}周岁"
+        raise field_error("id_number", message, kind="too_old")
+
+
 def bind_id_number(session: Session, learner: User, id_number: str) -> None:
     """The first enrolment binds the ID number to the account; later ones must use it, and no
     other account may hold it (the unique index settles a race: nothing half-written)."""
     if learner.id_number is not None:
         if learner.id_number != id_number:
-            raise field_error("id_number", "身份证号与账户绑定的身份证号不一致")
+            message = "身份证号与账户绑定的身份证号不一致"
+            raise field_error("id_number", message, kind="id_number_mismatch")
         return
-    taken = field_error("id_number", "该身份证号已绑定其他账户", code=status.HTTP_409_CONFLICT)
+    taken = field_error(
+        "id_number", "该身份证号已绑定其他账户", status.HTTP_409_CONFLICT, kind="id_number_taken"
+    )
     if session.exec(select(User).where(User.id_number == id_number)).first() is not None:
         raise taken
     learner.id_number = id_number
@@ -179,7 +200,8 @@ def refuse_other_enrolment(wf_id: str, running: JourneyInput, inp: JourneyInput)
                 field,
                 f"已有进行中的报名（{wf_id}），其{label}与本次提交的不一致；"
                 "已提交的报名信息不能通过再次报名修改",
-                code=status.HTTP_409_CONFLICT,
+                status.HTTP_409_CONFLICT,
+                kind="enrolment_exists",
             )
 
 

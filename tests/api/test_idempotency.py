@@ -112,7 +112,8 @@ async def test_a_retry_with_its_key_gets_the_first_answer_and_another_request_a_
         journey.url("/health-check"), json=other, headers=keyed(journey.me, "K1")
     )
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"][-1] == "Idempotency-Key"
+    assert r.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert r.json()["detail"][0]["type"] == "idempotency_key_reused"
     # The key is refused before the journey is asked: nothing is written.
     assert await footprint(api, dev_env, journey) == before
 
@@ -138,6 +139,7 @@ async def test_enrolling_again_with_other_data_is_refused_naming_the_journey(
     try:
         r = await api.http.post("/api/learner/journeys", json={**ENROLMENT, **change}, headers=me)
         assert r.status_code == 409, r.text
+        assert r.json()["code"] == "enrolment_exists"
         assert r.json()["detail"][0]["loc"][-1] == field
         assert wf_id in r.json()["detail"][0]["msg"]
         same = await api.http.post("/api/learner/journeys", json=ENROLMENT, headers=me)

@@ -255,7 +255,7 @@ async def test_two_cancel_clicks_charge_the_late_fee_once(harness: Harness) -> N
 async def test_two_no_show_reports_charge_the_fee_once(harness: Harness) -> None:
     handle = await to_field(harness)
     booking = await book(harness, handle, await next_hour(harness, days=1))
-    await harness.env.sleep(timedelta(days=2))  # the session's time passes; nobody came
+    await harness.sleep(timedelta(days=2))  # the session's time passes; nobody came
     click = (LearnerJourney.report_no_show, NoShowReport(booking, "U-school1"))
     first, second = await while_locked(harness, handle, [click, click])
     assert isinstance(first, JourneyState) and isinstance(second, JourneyState)

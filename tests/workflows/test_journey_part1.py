@@ -113,7 +113,7 @@ async def test_signing_not_done_in_time_lapses_after_a_reminder(harness: Harness
     handle = await to_health_check(harness)
     await pass_health(harness, handle)
     await until(handle, lambda v: v.state.stage == "signing")
-    await harness.env.sleep(timedelta(days=policy().timers.signing_expiry // 86400 + 1))
+    await harness.sleep(timedelta(days=policy().timers.signing_expiry // 86400 + 1))
     result = await handle.result()
     assert result.status == "rejected" and "面签超时" in result.end_reason
     assert ("signing", "reminder") in [(s.step, s.outcome) for s in result.steps]
@@ -143,7 +143,7 @@ async def test_unpaid_order_expires_and_can_be_reissued(harness: Harness) -> Non
     assert again.orders == first.orders
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay"))
-    await harness.env.sleep(policy().timers.payment_expiry + 5)
+    await harness.sleep(policy().timers.payment_expiry + 5)
     view = await until(handle, lambda v: v.state.orders[0].status == "expired")
     assert view.state.waiting_on == "learner"
     order_id = await pay(harness, handle)
@@ -161,7 +161,7 @@ async def test_order_paid_just_before_expiry_is_booked_not_cancelled(harness: Ha
     order_id = state.orders[0].order_id
     harness.fakes.paid_before_cancel.add(order_id)
     harness.fakes.bank_paid(order_id, handle.id)
-    await harness.env.sleep(policy().timers.payment_expiry + 5)  # the callback never came
+    await harness.sleep(policy().timers.payment_expiry + 5)  # the callback never came
     view = await until(handle, lambda v: v.state.stage == "theory")
     assert view.state.money.deposited_fen == C1_TUITION
     harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)

@@ -83,7 +83,7 @@ async def test_withdrawal_with_a_session_begun_settles_it_as_missed(
     handle = await to_field(harness)
     start = await next_hour(harness, days=harness.next_practical_day())
     await book(harness, handle, start)
-    await harness.env.sleep(start - await harness.env.get_current_time() + into_session)
+    await harness.sleep(start - await harness.env.get_current_time() + into_session)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
     result = await handle.result()
     assert (result.status, result.bookings[-1].status) == ("withdrawn", "no_show")
@@ -267,7 +267,7 @@ async def test_unpaid_topup_expires_by_the_policy(harness: Harness) -> None:
     topup = CreatePayment("wechat", 5000)
     state = await handle.execute_update(LearnerJourney.create_payment, topup)
     assert state.orders[-1].status == "pending"
-    await harness.env.sleep(timedelta(days=2))  # the policy's payment expiry is one day
+    await harness.sleep(timedelta(days=2))  # the policy's payment expiry is one day
     await until(handle, lambda v: v.state.orders[-1].status == "expired")
     assert ("cancel", state.orders[-1].order_id) in harness.fakes.calls
     state = await handle.execute_update(LearnerJourney.create_payment, topup)
@@ -292,7 +292,7 @@ async def test_topup_open_at_graduation_is_cancelled_and_paying_it_later_is_refu
     harness.fakes.bank_paid(topup.order_id, handle.id)
     paid = PaymentCallback(topup.order_id, 5000, "TXN-late", await harness.env.get_current_time())
     await handle.signal(LearnerJourney.payment_callback, paid)
-    await harness.env.sleep(timedelta(days=31))  # the follow-up window closes
+    await harness.sleep(timedelta(days=31))  # the follow-up window closes
     result = await handle.result()
     assert (result.status, result.money.held_fen) == ("completed", 0)
     harness.assert_ledger_matches_bank(handle.id, held=0)
@@ -305,7 +305,7 @@ async def test_unconfirmed_record_is_confirmed_after_the_window(harness: Harness
     record = await practical_session(
         harness, handle, "field", "S371100001", start, 2, confirm=False
     )
-    await harness.env.sleep(timedelta(days=5))  # past the session and the 3-day window
+    await harness.sleep(timedelta(days=5))  # past the session and the 3-day window
     view = await until(handle, lambda v: v.state.records[-1].status == "confirmed")
     entry = view.state.records[-1]
     assert (entry.record_no, entry.decided_by) == (record, "auto")
@@ -324,7 +324,7 @@ async def test_withdrawal_pays_validated_hours_the_learner_left_unconfirmed(
     earned = SERVICES + 40000 + 2 * FIELD_RATE
     view = await until(handle, lambda v: v.state.money.refunded_fen > 0)
     assert view.state.money.refunded_fen == C1_TUITION - earned
-    await harness.env.sleep(timedelta(days=5))  # the record's confirmation window passes
+    await harness.sleep(timedelta(days=5))  # the record's confirmation window passes
     result = await handle.result()
     assert (result.money.released_fen, result.money.refunded_fen) == (earned, C1_TUITION - earned)
     harness.assert_ledger_matches_bank(handle.id, held=0)
@@ -353,7 +353,7 @@ async def test_disputes_end_by_the_school_the_regulator_or_the_deadline(harness:
         handle, LearnerJourney.rule_dispute, replace(ruling, record_no=conceded)
     )
     await handle.execute_update(LearnerJourney.rule_dispute, ruling)
-    await harness.env.sleep(timedelta(days=4))  # the school never answers the third
+    await harness.sleep(timedelta(days=4))  # the school never answers the third
     view = await until(handle, lambda v: v.state.records[-1].status == "voided")
     status = {r.record_no: (r.status, r.decided_by) for r in view.state.records}
     assert status[contested] == ("confirmed", "U-rizhao")
@@ -368,7 +368,7 @@ async def test_disputes_end_by_the_school_the_regulator_or_the_deadline(harness:
 
 async def test_enrolment_without_progress_lapses(harness: Harness) -> None:
     handle = await to_health_check(harness)  # and then nothing: no check is ever booked
-    await harness.env.sleep(timedelta(days=91))
+    await harness.sleep(timedelta(days=91))
     result = await handle.result()
     assert (result.status, result.end_reason) == ("rejected", "报名后长期未推进，报名已失效")
     assert ("withdraw", result.learner_no) in harness.fakes.calls
@@ -418,7 +418,7 @@ async def test_a_tuition_order_paid_after_another_is_refunded_whole(harness: Har
     handle = await to_payment(harness)
     state = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("unionpay"))
     first = state.orders[-1]
-    await harness.env.sleep(timedelta(days=2))  # the policy's payment expiry is one day
+    await harness.sleep(timedelta(days=2))  # the policy's payment expiry is one day
     await until(handle, lambda v: v.state.orders[-1].status == "expired")
     await pay(harness, handle)
     await until(handle, lambda v: v.state.stage == "theory")
