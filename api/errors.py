@@ -67,6 +67,9 @@ class ErrorBody(BaseModel):
 
     detail: str | list[FieldProblem]
     code: Code
+    journey_id: str | None = Field(
+        None, description="the journey the refusal is about, e.g. the running enrolment (409)"
+    )
 
 
 class ApiError(HTTPException):
@@ -78,9 +81,11 @@ class ApiError(HTTPException):
         detail: str | list[dict[str, Any]],
         code: Code,
         headers: dict[str, str] | None = None,
+        journey_id: str | None = None,
     ) -> None:
         super().__init__(status_code, detail, headers)
         self.code = code
+        self.journey_id = journey_id
 
 
 def api_error(
@@ -90,7 +95,13 @@ def api_error(
 
 
 def field_error(
-    field: str, message: str, code: int = 422, *, kind: Code = "value_error", where: str = "body"
+    field: str,
+    message: str,
+    code: int = 422,
+    *,
+    kind: Code = "value_error",
+    where: str = "body",
+    journey_id: str | None = None,
 ) -> ApiError:
     """One field's problem, in the shape of validation errors, so clients handle one format.
 
@@ -98,7 +109,9 @@ def field_error(
     `kind` the stable code of the problem.
     """
     problem = {"loc": [where, field], "msg": message, "type": kind}
-    return ApiError(code, [problem], "invalid_input" if code == 422 else kind)
+    return ApiError(
+        code, [problem], "invalid_input" if code == 422 else kind, journey_id=journey_id
+    )
 
 
 def not_found(what: str) -> ApiError:
@@ -139,9 +152,15 @@ def _phrase(status_code: int) -> str | None:
 
 
 def error_response(
-    status_code: int, detail: object, code: Code, headers: dict[str, str] | None = None
+    status_code: int,
+    detail: object,
+    code: Code,
+    headers: dict[str, str] | None = None,
+    journey_id: str | None = None,
 ) -> JSONResponse:
     body = {"detail": detail, "code": code}
+    if journey_id is not None:
+        body["journey_id"] = journey_id
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
@@ -154,13 +173,14 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, sentence = _default(exc.status_code)
     detail: object = exc.detail
+    journey_id = None
     if isinstance(exc, ApiError):
-        code = exc.code
+        code, journey_id = exc.code, exc.journey_id
     elif not isinstance(detail, str | list) or detail == _phrase(exc.status_code):
         detail = sentence  # the framework's own English reason phrase
     if isinstance(detail, str):
         detail = safe_text(detail, 500)
-    return error_response(exc.status_code, detail, code, exc.headers)
+    return error_response(exc.status_code, detail, code, exc.headers, journey_id)
 
 
 async def _on_crash(_: Request, __: Exception) -> JSONResponse:

@@ -202,6 +202,7 @@ def refuse_other_enrolment(wf_id: str, running: JourneyInput, inp: JourneyInput)
                 "已提交的报名信息不能通过再次报名修改",
                 status.HTTP_409_CONFLICT,
                 kind="enrolment_exists",
+                journey_id=wf_id,
             )
 
 

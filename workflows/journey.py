@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.national import RegisterLearner, WithdrawLearner
     from activities.records import JourneyProjection
     from workflows.journey_state import (
+        STAGE_NAMES,
         TRAINING_STAGES,
         BookExam,
         BookHealthCheck,
@@ -411,7 +412,7 @@ class LearnerJourney:
         if self._s.health.booking_id:
             raise ValueError("已预约体检，请等待体检结果")
         if req.fee_fen <= 0:
-            raise ValueError("fee_fen must be positive")
+            raise ValueError("体检费用必须大于零")
 
     @workflow.update
     async def approve_signing(self, decision: StaffDecision) -> JourneyState:
@@ -451,7 +452,7 @@ class LearnerJourney:
             return
         self._require_stage(Stage.signing)
         if not decision.reason.strip():
-            raise ValueError("reason is required when rejecting")
+            raise ValueError("驳回时请填写理由")
 
     @workflow.update
     async def sign_contract(self, req: SignContract) -> JourneyState:
@@ -477,7 +478,7 @@ class LearnerJourney:
         if self._s.contract.signed_sha256:
             raise ValueError("合同已签署")
         if not req.signature_png_b64:
-            raise ValueError("signature is required")
+            raise ValueError("请先手写签名")
 
     @workflow.update
     async def create_payment(self, req: CreatePayment) -> JourneyState:
@@ -521,7 +522,7 @@ class LearnerJourney:
             self._require_stage(Stage.payment)
         self._require_active()
         if req.channel not in Channel.__members__:
-            raise ValueError(f"channel must be one of {', '.join(Channel.__members__)}")
+            raise ValueError(f"支付渠道须为以下之一：{'、'.join(Channel.__members__)}")
         if repeats.order(self._s, req):
             return
         if self._pending_order() is not None:
@@ -529,7 +530,7 @@ class LearnerJourney:
         if self._s.stage == Stage.payment and self._s.money.deposited_fen >= self._s.tuition_fen:
             raise ValueError("学费已缴清")
         if self._s.stage != Stage.payment and req.amount_fen <= 0:
-            raise ValueError("amount_fen must be positive for a top-up")
+            raise ValueError("充值金额必须大于零")
 
     @workflow.update
     async def withdraw(self, req: Withdraw) -> JourneyState:
@@ -545,7 +546,7 @@ class LearnerJourney:
         if self._s.stage in (Stage.graduation, Stage.followup):
             raise ValueError("已结业，不能退学")
         if not req.reason.strip():
-            raise ValueError("reason is required")
+            raise ValueError("请填写理由")
 
     @workflow.update
     async def transfer(self, req: Transfer) -> JourneyState:
@@ -619,7 +620,7 @@ class LearnerJourney:
             return
         booking = self._practice.find_booking(req.booking_id)
         if booking is None or booking.status != "booked":
-            raise ValueError("no open booking with this booking_id")
+            raise ValueError("没有该编号的有效预约")
 
     @workflow.update
     async def confirm_record(self, req: RecordDecision) -> JourneyState:
@@ -633,7 +634,7 @@ class LearnerJourney:
     def _validate_confirm_record(self, req: RecordDecision) -> None:
         # Records stay open to the learner while a withdrawal or graduation settles them.
         if self._s.stage not in (*TRAINING_STAGES, Stage.graduation):
-            raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
+            raise ValueError(f"当前阶段不能办理此项（当前阶段：{STAGE_NAMES[self._s.stage]}）")
         if repeats.decision(self._s, req):
             return
         refusal = self._practice.record_refusal(req)
@@ -691,7 +692,7 @@ class LearnerJourney:
             return
         booking = self._practice.find_booking(req.booking_id)
         if booking is None or booking.status != "booked":
-            raise ValueError("no open booking with this booking_id")
+            raise ValueError("没有该编号的有效预约")
         if booking.end > workflow.now():
             raise ValueError("未到预约结束时间，不能登记缺席")
 
@@ -711,7 +712,7 @@ class LearnerJourney:
         if self._s.coach_change is not None and self._s.coach_change.status == "requested":
             raise ValueError("已有待审批的更换教练申请")
         if req.coach_id == self._s.coach_id:
-            raise ValueError("coach_id is already the learner's coach")
+            raise ValueError("该教练已是您的教练")
 
     @workflow.update
     async def decide_coach_change(self, decision: StageReportAction) -> JourneyState:
@@ -732,9 +733,9 @@ class LearnerJourney:
         if repeats.coach_decision(self._s, decision):
             return
         if self._s.coach_change is None or self._s.coach_change.status != "requested":
-            raise ValueError("no coach change is waiting for a decision")
+            raise ValueError("没有待审批的更换教练申请")
         if not decision.approve and not decision.reason.strip():
-            raise ValueError("reason is required when rejecting")
+            raise ValueError("驳回时请填写理由")
 
     # Stage report (阶段报审) and exams.
 
@@ -760,7 +761,7 @@ class LearnerJourney:
     def _validate_stage_report(self, action: StageReportAction) -> None:
         self._require_training()
         if action.subject != self._s.stage.value:
-            raise ValueError(f"subject must be the current stage ({self._s.stage.value})")
+            raise ValueError(f"只能办理当前阶段（{STAGE_NAMES[self._s.stage]}）的科目")
         p = self._s.subjects[action.subject]
         if not self._stage_hours_done(p):
             raise ValueError("学时未满，不能报审")
@@ -772,7 +773,7 @@ class LearnerJourney:
         if action.role != REPORT_ROLES[turn]:
             raise ValueError(f"阶段报审当前等待{REPORT_WHO[turn]}处理")
         if not action.approve and not action.reason.strip():
-            raise ValueError("reason is required when rejecting")
+            raise ValueError("驳回时请填写理由")
 
     @workflow.update
     async def book_exam(self, req: BookExam) -> JourneyState:
@@ -788,11 +789,11 @@ class LearnerJourney:
     def _validate_book_exam(self, req: BookExam) -> None:
         self._require_training()
         if req.subject != self._s.stage.value:
-            raise ValueError(f"subject must be the current stage ({self._s.stage.value})")
+            raise ValueError(f"只能办理当前阶段（{STAGE_NAMES[self._s.stage]}）的科目")
         try:
             exam_date = date.fromisoformat(req.exam_date)
         except ValueError as exc:
-            raise ValueError("exam_date must be an ISO date") from exc
+            raise ValueError("考试日期格式应为 YYYY-MM-DD") from exc
         if repeats.exam_booking(self._s, req):
             return
         refusal = exams.booking_refusal(
@@ -839,7 +840,7 @@ class LearnerJourney:
             raise ValueError("已追评")
         for stars in (req.school_stars, req.coach_stars):
             if not 1 <= stars <= 5:
-                raise ValueError("stars must be between 1 and 5")
+                raise ValueError("评分须为 1 至 5 星")
 
     # ---- signals: subsystem callbacks (duplicates are harmless) ------------------------------
 
@@ -977,12 +978,12 @@ class LearnerJourney:
     def _require_stage(self, stage: Stage) -> None:
         self._require_active()
         if self._s.stage != stage:
-            raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
+            raise ValueError(f"当前阶段不能办理此项（当前阶段：{STAGE_NAMES[self._s.stage]}）")
 
     def _require_training(self) -> None:
         self._require_active()
         if self._s.stage not in TRAINING_STAGES:
-            raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
+            raise ValueError(f"当前阶段不能办理此项（当前阶段：{STAGE_NAMES[self._s.stage]}）")
 
     def _record(self, step: str, outcome: str, detail: str = "") -> None:
         self._s.steps.append(StepOutcome(step, outcome, workflow.now(), detail))

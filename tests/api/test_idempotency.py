@@ -142,6 +142,7 @@ async def test_enrolling_again_with_other_data_is_refused_naming_the_journey(
         assert r.json()["code"] == "enrolment_exists"
         assert r.json()["detail"][0]["loc"][-1] == field
         assert wf_id in r.json()["detail"][0]["msg"]
+        assert r.json()["journey_id"] == wf_id  # the existing journey, for the client to open
         same = await api.http.post("/api/learner/journeys", json=ENROLMENT, headers=me)
         assert (same.status_code, same.json()) == (201, {"workflow_id": wf_id})
         runs = [wf async for wf in dev_env.client.list_workflows(f"WorkflowId = '{wf_id}'")]

@@ -93,7 +93,7 @@ async def test_update_at_the_wrong_stage_is_refused_without_history(harness: Har
     handle = await to_health_check(harness)
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await handle.execute_update(LearnerJourney.approve_signing, StaffDecision("U-school1"))
-    assert "wrong stage" in str(err.value.cause)
+    assert "当前阶段不能办理" in str(err.value.cause)
 
 
 async def test_signing_rejected_by_the_school(harness: Harness) -> None:

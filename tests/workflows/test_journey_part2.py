@@ -393,7 +393,7 @@ async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None
     other = CoachChangeRequest("S371100001-K3", "赵六", "沟通不畅")
     assert "已有待审批" in await refusal(handle, LearnerJourney.request_coach_change, other)
     reject = StageReportAction("", "U-school1", approve=False, role="school_staff")
-    assert "reason is required" in await refusal(handle, LearnerJourney.decide_coach_change, reject)
+    assert "驳回时请填写理由" in await refusal(handle, LearnerJourney.decide_coach_change, reject)
     state = await handle.execute_update(
         LearnerJourney.decide_coach_change, StageReportAction("", "U-school1", role="school_staff")
     )
