@@ -27,7 +27,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
@@ -58,7 +62,12 @@ PORT_USERS = {
     "/api/ops/": ("U-ops", Role.ops),
 }
 UNAUTHENTICATED = ("/api/auth/token", "/api/webhooks/")
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 def _moments() -> st.SearchStrategy[datetime]:
