@@ -8,6 +8,7 @@ a PNG chart beside it. The numbered items are issue 9's; bench/README.md says wh
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,7 +19,7 @@ import httpx
 
 from bench import burst, footprint, learner_steps, memory, regulator_reads, results, starts
 from bench.platform import Platform, running_platform
-from bench.population import People, open_in_training
+from bench.population import Learner, People, open_in_training
 from bench.stats import Figure
 from core.db import engine_for
 from policy.loader import load_policies
@@ -74,10 +75,11 @@ class Phases:
 
 async def on_the_platform(counts: Counts, only: frozenset[int], phases: Phases) -> list[Figure]:
     figures: list[Figure] = []
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    # Idle connections are dropped before uvicorn's keep-alive (5 s) would close them under us.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2)
     async with (
         running_platform() as p,
-        httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=120, limits=limits) as http,
+        httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=60, limits=limits) as http,
     ):
         phases.done("platform up")
         engine = engine_for(p.settings.database_url)
@@ -114,22 +116,48 @@ async def _in_training(
         )
         phases.done("2 learner steps")
     if 3 in only:
-        figures += await burst.measure(p, http, engine, journeys, trivial_ids, counts.burst_slots)
+        figures += await burst.measure(p, engine, journeys, trivial_ids, counts.burst_slots)
         phases.done("3 booking burst")
-    if 5 in only:
-        log: list[str] = []
-        demo = people.learners("d", 1)[0]
-        wf_id = await footprint.run_full_journey(p, demo, log)
-        phases.done(f"5 full journey ({len(log)} demo steps)")
+    if only & {5, 6}:
+        figures += await _journey_and_memory(p, http, people, journeys, trivial_ids, counts, only)
+        phases.done("5 full journey and views, 6 worker memory")
+    return figures
+
+
+async def _journey_and_memory(
+    p: Platform,
+    http: httpx.AsyncClient,
+    people: People,
+    journeys: list[tuple[Learner, str]],
+    trivial_ids: list[str],
+    counts: Counts,
+    only: frozenset[int],
+) -> list[Figure]:
+    """The full journey mostly waits (timers, the simulators' answers, its own polling), so the
+    first memory fill runs beside it; the views are read and the second fill made after."""
+    engine = engine_for(p.settings.database_url)
+    policies = load_policies(p.settings.policy_paths)
+    small, large = counts.memory_sizes
+    demo = people.learners("d", 1)[0]
+    log: list[str] = []
+
+    async def full_journey() -> str | None:
+        return await footprint.run_full_journey(p, demo, log) if 5 in only else None
+
+    async def rss(size: int) -> tuple[float, float] | None:
+        if 6 not in only:
+            return None
+        return await memory.rss_at(p, people, engine, policies, trivial_ids, size)
+
+    wf_id, rss_small = await asyncio.gather(full_journey(), rss(small))
+    figures: list[Figure] = []
+    if wf_id is not None:
         figures += await footprint.measure(
             p, http, (demo, wf_id), journeys[0], trivial_ids[0], counts.reads, counts.read_seconds
         )
-        phases.done("5 journey views")
-    if 6 in only:
-        figures += await memory.measure(
-            p, people, engine, policies, trivial_ids, counts.memory_sizes
-        )
-        phases.done("6 worker memory")
+    rss_large = await rss(large)
+    if rss_small is not None and rss_large is not None:
+        figures += memory.figures({small: rss_small, large: rss_large})
     return figures
 
 
@@ -165,6 +193,11 @@ async def run(counts: Counts, only: frozenset[int], label: str) -> Path:
     path = results.write(doc, label=label)
     chart = results.chart(figures, path.with_suffix(".png"))
     print(f"\n{len(figures)} figures in {seconds:.0f}s: {path} and {chart}")
+    failed = [f for f in figures if f.errors]
+    for f in failed:
+        print(f"ERRORS while measuring {f.label}: " + "; ".join(f.errors), file=sys.stderr)
+    if failed:
+        raise SystemExit(f"{len(failed)} figures had errors (see above); results are written")
     return path
 
 

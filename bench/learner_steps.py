@@ -3,10 +3,13 @@
 The step is the cheapest learner action a journey in training has: asking for another coach
 (POST …/coach-change; an Update with no activity). The school then refuses it (untimed), so the
 learner can ask again. The raw baseline does the same shape on the trivial workflow: a timed
-Update, then an untimed one. `concurrency` learners (workflows) each do `rounds` rounds at once.
+Update, then an untimed one. `concurrency` learners (workflows) each do up to `rounds` rounds at
+once, bounded in time; a failed step counts with the time it took, and is named as an error.
 """
 
 import asyncio
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -33,52 +36,70 @@ async def measure(
     for concurrency, n in rounds.items():
         raw = [partial(_raw_round, p, wf_id) for wf_id in trivial_ids[:concurrency]]
         api = [partial(_learner_round, http, j, school) for j in journeys[:concurrency]]
-        raw_s = await _rounds(raw, n)
-        api_s = await _rounds(api, n)
+        raw_trips = await _rounds(raw, n)
+        api_trips = await _rounds(api, n)
+        # A failed step is still a round trip the learner waited for: it counts, and is named.
+        failed = Counter(error for _, error in api_trips if error)
         figures += latency_figures(
             2,
             f"step_c{concurrency}",
             f"learner step via API, {concurrency} concurrent",
-            Latency.of(api_s),
+            Latency.of([s for s, _ in api_trips]),
             "raw SDK Update",
-            Latency.of(raw_s),
+            Latency.of([s for s, _ in raw_trips]),
             targets={"p99": Target("<=", 1.5, of="ratio")},
-            detail={"concurrency": concurrency, "rounds": n},
+            detail={"concurrency": concurrency, "rounds_at_most": n, "failed": dict(failed)},
+            errors=[f"{count}x {error}" for error, count in failed.items()],
         )
     return figures
 
 
-async def _rounds(actors: list[Callable[[], Awaitable[float]]], n: int) -> list[float]:
-    """Each actor does `n` rounds one after another, all actors at once: the timed seconds."""
+# No new round after this long at one level: a saturated API must not hold the run up.
+LEVEL_SECONDS = 30.0
+Trip = tuple[float, str]  # seconds, and what went wrong ("" when nothing did)
 
-    async def actor(round_trip: Callable[[], Awaitable[float]]) -> list[float]:
-        return [await round_trip() for _ in range(n)]
+
+async def _rounds(
+    actors: list[Callable[[], Awaitable[Trip]]], n: int, seconds: float = LEVEL_SECONDS
+) -> list[Trip]:
+    """Each actor does `n` rounds one after another, all actors at once; past `seconds` no
+    actor begins another round (each does one at least)."""
+    deadline = time.monotonic() + seconds
+
+    async def actor(round_trip: Callable[[], Awaitable[Trip]]) -> list[Trip]:
+        trips = [await round_trip()]
+        while len(trips) < n and time.monotonic() < deadline:
+            trips.append(await round_trip())
+        return trips
 
     per_actor = await asyncio.gather(*(actor(a) for a in actors))
-    return [s for samples in per_actor for s in samples]
+    return [trip for trips in per_actor for trip in trips]
 
 
 async def _learner_round(
     http: httpx.AsyncClient, journey: tuple[Learner, str], school: dict[str, str]
-) -> float:
+) -> Trip:
     learner, wf_id = journey
     ask = {"coach_id": OTHER_COACH, "reason": "想换个时间更合适的教练"}
     url = f"/api/learner/journeys/{wf_id}/coach-change"
-    seconds, r = await timed(partial(http.post, url, json=ask, headers=learner.headers))
-    _ok(r)
+    began = time.perf_counter()
+    try:
+        r = await http.post(url, json=ask, headers=learner.headers)
+    except httpx.TransportError as exc:
+        return time.perf_counter() - began, f"learner step {type(exc).__name__}"
+    seconds = time.perf_counter() - began
+    if r.status_code != 200:
+        return seconds, f"learner step HTTP {r.status_code}"
     reject = f"/api/school/journeys/{wf_id}/coach-change/reject"
-    _ok(await http.post(reject, json={"reason": "该教练本月已约满"}, headers=school))
-    return seconds
+    try:
+        r = await http.post(reject, json={"reason": "该教练本月已约满"}, headers=school)
+    except httpx.TransportError as exc:
+        return seconds, f"school's refusal {type(exc).__name__}"
+    return seconds, "" if r.status_code == 200 else f"school's refusal HTTP {r.status_code}"
 
 
-async def _raw_round(p: Platform, wf_id: str) -> float:
+async def _raw_round(p: Platform, wf_id: str) -> Trip:
     handle = p.client.get_workflow_handle(wf_id)
     seconds, _ = await timed(partial(handle.execute_update, "poke"))
     await handle.execute_update("poke")
-    return seconds
-
-
-def _ok(r: httpx.Response) -> None:
-    if r.status_code != 200:
-        where = f"{r.request.method} {r.request.url.path}"
-        raise RuntimeError(f"{where}: HTTP {r.status_code} {r.text[:300]}")
+    return seconds, ""

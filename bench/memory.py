@@ -35,34 +35,38 @@ async def fill_trivial(p: Platform, open_ids: list[str], size: int) -> None:
     await gather_bounded(last, 20)
 
 
-async def measure(
+async def rss_at(
     p: Platform,
     people: People,
     engine: Engine,
     policies: dict[str, Policy],
     trivial_ids: list[str],
-    sizes: tuple[int, int],
-) -> list[Figure]:
-    rss: dict[int, tuple[float, float]] = {}
-    for size in sizes:
-        await open_in_training(p, people, engine, policies, size)
-        await fill_trivial(p, trivial_ids, size)
-        rss[size] = (rss_mib(p.pid("worker")), rss_mib(p.pid("trivial-worker")))
-    small, large = sizes
-    growth = rss[large][0] - rss[small][0]
-    figures = [
+    size: int,
+) -> tuple[float, float]:
+    """Fills both workers to `size` open workflows; their RSS then (journeys, trivial)."""
+    await open_in_training(p, people, engine, policies, size)
+    await fill_trivial(p, trivial_ids, size)
+    return rss_mib(p.pid("worker")), rss_mib(p.pid("trivial-worker"))
+
+
+def figures(rss: dict[int, tuple[float, float]]) -> list[Figure]:
+    (small, (journeys_small, trivial_small)), (large, (journeys_large, trivial_large)) = sorted(
+        rss.items()
+    )
+    found = [
         Figure(
             6,
             f"worker_rss_{size}",
             f"worker RSS, {size:,} open journeys",
             "MiB",
-            rss[size][0],
+            journeys,
             f"trivial worker, {size:,} open",
-            rss[size][1],
+            trivial,
         )
-        for size in sizes
+        for size, (journeys, trivial) in sorted(rss.items())
     ]
-    figures.append(
+    growth = journeys_large - journeys_small
+    found.append(
         Figure(
             6,
             "worker_rss_growth",
@@ -70,8 +74,8 @@ async def measure(
             "MiB",
             round(growth, 1),
             "trivial worker's growth",
-            round(rss[large][1] - rss[small][1], 1),
+            round(trivial_large - trivial_small, 1),
             detail={"mib_per_1k_journeys": round(growth * 1000 / (large - small), 2)},
         )
     )
-    return figures
+    return found

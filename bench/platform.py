@@ -135,7 +135,11 @@ async def running_platform() -> AsyncIterator[Platform]:
         for name in (*DEFAULT_PORTS, "api"):
             wait_for_port(ports[name], name, logs=p.logs)
         yield p
+    except BaseException:
+        print(f"bench failed: the components' logs are kept in {p.logs}/", file=sys.stderr)
+        raise
+    else:
+        shutil.rmtree(root, ignore_errors=True)
     finally:
         stop_all(p.procs)
         await env.shutdown()
-        shutil.rmtree(root, ignore_errors=True)

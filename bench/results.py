@@ -31,8 +31,9 @@ def table(figures: Sequence[Figure]) -> str:
         met = None if f.target is None else f.target.met(f)
         kind = ", target" if f.baseline_kind == "target" else ""
         verdict = "" if met is None else ("yes" if met else "NO")
+        label = f"{f.label} (ERRORS)" if f.errors else f.label
         rows.append(
-            f"| {f.item} | {f.label} | {_num(f.value)} {f.unit} "
+            f"| {f.item} | {label} | {_num(f.value)} {f.unit} "
             f"| {_num(f.baseline)} ({f.baseline_label}{kind}) "
             f"| {_num(f.ratio)} | {f.target or ''} | {verdict} |"
         )

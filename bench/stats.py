@@ -74,6 +74,9 @@ class Figure:
     target: Target | None = None
     n: int | None = None  # samples behind the value
     detail: dict[str, Any] = field(default_factory=dict)
+    # Requests that failed, or assertions that did not hold, while measuring it: any makes the
+    # run fail once its results are written.
+    errors: list[str] = field(default_factory=list)
 
     @property
     def ratio(self) -> float | None:
@@ -96,6 +99,7 @@ def latency_figures(
     baseline: Latency,
     targets: dict[str, Target] | None = None,
     detail: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
 ) -> list[Figure]:
     """A p50 and a p99 figure, each against the baseline's same percentile."""
     targets = targets or {}
@@ -111,6 +115,7 @@ def latency_figures(
             target=targets.get(which),
             n=value.n,
             detail={**(detail or {}), "baseline_n": baseline.n},
+            errors=list(errors or []),
         )
         for which in ("p50", "p99")
     ]
