@@ -51,11 +51,18 @@ async def measure(
             detail={"concurrency": concurrency, "rounds_at_most": n, "failed": dict(failed)},
             errors=[f"{count}x {error}" for error, count in failed.items()],
         )
+    # A saturated API may take long to drain: what follows needs it answering again.
+    recovered = await p.api_answers_within(http, RECOVERY_SECONDS)
+    figures[-1].detail["api_answers_again_after_s"] = recovered
+    if recovered is None:
+        figures[-1].errors.append(f"API unresponsive {RECOVERY_SECONDS:.0f}s later: restarted")
+        p.restart_api()
     return figures
 
 
 # No new round after this long at one level: a saturated API must not hold the run up.
-LEVEL_SECONDS = 30.0
+LEVEL_SECONDS = 20.0
+RECOVERY_SECONDS = 15.0
 Trip = tuple[float, str]  # seconds, and what went wrong ("" when nothing did)
 
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -58,6 +60,7 @@ class Platform:
     env: WorkflowEnvironment
     settings: Settings
     root: Path
+    api_port: int
     procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
 
     @property
@@ -75,6 +78,29 @@ class Platform:
         for name, proc in self.procs:
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.logs}/")
+
+    def start_api(self) -> None:
+        api = ["-m", "uvicorn", "api.main:app", "--factory", "--host", "127.0.0.1"]
+        api += ["--port", str(self.api_port), "--log-level", "warning"]
+        launch("api", [PY, *api], self.procs, logs=self.logs, env=self._env)
+        wait_for_port(self.api_port, "api", logs=self.logs)
+
+    def restart_api(self) -> None:
+        api = [(n, proc) for n, proc in self.procs if n == "api"]
+        stop_all(api)
+        self.procs[:] = [(n, proc) for n, proc in self.procs if n != "api"]
+        self.start_api()
+
+    async def api_answers_within(self, http: httpx.AsyncClient, seconds: float) -> float | None:
+        """How long until the API answers /healthz again (None: not within `seconds`)."""
+        began = time.monotonic()
+        while time.monotonic() - began < seconds:
+            try:
+                if (await http.get("/healthz", timeout=2)).status_code == 200:
+                    return round(time.monotonic() - began, 1)
+            except httpx.TransportError:
+                pass
+        return None
 
     def start_workers(self) -> None:
         """The journey worker (worker.py, as deployed) and the trivial workflow's worker."""
@@ -120,7 +146,7 @@ async def running_platform() -> AsyncIterator[Platform]:
         demo_mode=True,
         demo_slots=True,
     )
-    p = Platform(env, settings, root)
+    p = Platform(env, settings, root, ports["api"])
     try:
         migrate(settings.database_url)
         sims = ["-m", "subsystems.runner", "--data-dir", str(root / "subsystems")]
@@ -129,10 +155,8 @@ async def running_platform() -> AsyncIterator[Platform]:
         sims += ["--health-auto-result-seconds", str(HEALTH_AUTO_RESULT_SECONDS)]
         sims += ["--log-level", "warning"]
         launch("subsystems", [PY, *sims], p.procs, logs=p.logs)
-        api = ["-m", "uvicorn", "api.main:app", "--factory", "--host", "127.0.0.1"]
-        api += ["--port", str(ports["api"]), "--log-level", "warning"]
-        launch("api", [PY, *api], p.procs, logs=p.logs, env=p._env)
-        for name in (*DEFAULT_PORTS, "api"):
+        p.start_api()
+        for name in DEFAULT_PORTS:
             wait_for_port(ports[name], name, logs=p.logs)
         yield p
     except BaseException:

@@ -195,5 +195,6 @@ async def open_in_training(
         p.check_alive()
         return placed_in_field(engine) >= size
 
-    await wait_until(projected, f"{size} journeys in 科目二", seconds=max(60, size / 20))
+    # A placed journey costs the worker some 50 ms of CPU: allow five a second at the least.
+    await wait_until(projected, f"{size} journeys in 科目二", seconds=max(60, missing / 5))
     return list(zip(learners, ids, strict=True))
