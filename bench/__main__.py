@@ -150,10 +150,10 @@ async def _journey_and_memory(
     async def full_journey() -> str | None:
         return await footprint.run_full_journey(p, demo, log) if 5 in only else None
 
-    async def rss(size: int) -> tuple[float, float] | None:
+    async def usage(size: int) -> tuple[memory.Usage, memory.Usage] | None:
         if 6 not in only:
             return None
-        return await memory.rss_at(p, people, engine, policies, trivial_ids, size)
+        return await memory.usage_at(p, people, engine, policies, trivial_ids, size)
 
     figures: list[Figure] = []
     wf_id = await full_journey()
@@ -163,12 +163,11 @@ async def _journey_and_memory(
             p, http, (demo, wf_id), journeys[0], trivial_ids[0], counts.reads, counts.read_seconds
         )
         phases.done("5 journey views")
-    rss_small = await rss(small)
-    rss_large = await rss(large)
-    if rss_large is not None:
+    at_small = await usage(small)
+    at_large = await usage(large)
+    if at_small is not None and at_large is not None:
         phases.done("6 worker memory")
-    if rss_small is not None and rss_large is not None:
-        figures += memory.figures({small: rss_small, large: rss_large})
+        figures += memory.figures({small: at_small, large: at_large})
     return figures
 
 

@@ -235,6 +235,15 @@ def full_scans(lines: list[str]) -> list[str]:
     return [ln for ln in lines if SQLITE_SCAN.match(ln.strip()) or PG_SCAN in ln]
 
 
+def table_bytes(session: Session) -> int:
+    """The journeys table with its indexes, on disk."""
+    if session.get_bind().dialect.name == "sqlite":
+        query = "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE '%journeyrecord%'"
+    else:
+        query = "SELECT pg_total_relation_size('journeyrecord')"
+    return int(session.connection().exec_driver_sql(query).scalar_one())
+
+
 # ---- measuring --------------------------------------------------------------------------------
 
 
@@ -264,6 +273,7 @@ def measure_database(
             by_key = partial(one_journey, size)
             _latency(session, by_key, 3)  # warm the cache
             baseline = _latency(session, by_key, samples)
+            size_bytes = table_bytes(session)
             for name, read in READS.items():
                 value = _latency(session, lambda r, read=read: read(sc, r), samples)
                 lines = plan(session, read(sc, random.Random(1)))
@@ -276,7 +286,11 @@ def measure_database(
                     "primary-key read",
                     baseline,
                     targets={"p99": Target("<=", 100)},
-                    detail={"region": PROVINCE, "scans_without_index": full_scans(lines)},
+                    detail={
+                        "region": PROVINCE,
+                        "scans_without_index": full_scans(lines),
+                        "table_and_index_bytes_per_journey": round(size_bytes / size),
+                    },
                 )
     return figures, plans
 

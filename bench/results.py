@@ -29,7 +29,7 @@ def table(figures: Sequence[Figure]) -> str:
     ]
     for f in figures:
         met = None if f.target is None else f.target.met(f)
-        kind = ", target" if f.baseline_kind == "target" else ""
+        kind = ", a target" if f.baseline_kind == "target" else ""
         verdict = "" if met is None else ("yes" if met else "NO")
         label = f"{f.label} (ERRORS)" if f.errors else f.label
         rows.append(
@@ -86,7 +86,8 @@ def chart(figures: Sequence[Figure], path: Path) -> Path:
         "#c0392b" if f.target is not None and f.target.met(f) is False else "#2e86c1" for f in shown
     ]
     ys = list(range(len(shown)))
-    ax.barh(ys, ratios, color=colours)
+    hatches = ["///" if f.errors else "" for f in shown]
+    ax.barh(ys, ratios, color=colours, hatch=hatches, edgecolor="white")
     for y, f, r in zip(ys, shown, ratios, strict=True):
         if f.target is not None and f.target.of == "ratio":
             ax.plot([f.target.value], [y], marker="|", markersize=14, color="black")
@@ -99,7 +100,8 @@ def chart(figures: Sequence[Figure], path: Path) -> Path:
     ax.invert_yaxis()
     ax.set_xlabel("ratio to its baseline (same run, or the target where the engine has none)")
     ax.set_title(
-        f"make bench {date.today().isoformat()}: red misses its target, | marks a ratio target",
+        f"make bench {date.today().isoformat()}: red misses its target, hatched had errors, "
+        "| marks a ratio target",
         fontsize=9,
     )
     fig.tight_layout()
