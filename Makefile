@@ -46,4 +46,5 @@ record-histories: $(STAMP)
 # Only current/ is recorded anew: before_lifecycle_patch/ keeps what older code recorded.
 	rm -rf tests/data/histories/current
 	XUEJIA_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_journey_part1.py \
-		tests/workflows/test_journey_part2.py tests/workflows/test_money_lifecycle.py
+		tests/workflows/test_journey_part2.py tests/workflows/test_money_lifecycle.py \
+		tests/workflows/test_double_clicks.py

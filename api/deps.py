@@ -8,17 +8,25 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
+from api.errors import api_error
+from api.idempotency import HEADER, KEY_PATTERN, Idempotency
 from core.config import Settings
 from core.db import engine_for
 from core.regions import is_region_code
 from models.users import Role, User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+ROLE_NAMES = {
+    Role.learner: "学员",
+    Role.school_staff: "驾校工作人员",
+    Role.regulator: "监管部门",
+    Role.ops: "平台运维",
+}
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -39,7 +47,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def get_temporal(request: Request) -> Client:
     client: Client | None = request.app.state.temporal
     if client is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "workflow engine unavailable")
+        raise api_error(status.HTTP_503_SERVICE_UNAVAILABLE, "流程引擎暂不可用，请稍后重试")
     return client
 
 
@@ -49,8 +57,8 @@ TemporalDep = Annotated[Client, Depends(get_temporal)]
 def current_user(
     session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
-    unauthorized = HTTPException(
-        status.HTTP_401_UNAUTHORIZED, "not signed in", headers={"WWW-Authenticate": "Bearer"}
+    unauthorized = api_error(
+        status.HTTP_401_UNAUTHORIZED, "未登录或登录已失效", headers={"WWW-Authenticate": "Bearer"}
     )
     if not token:
         raise unauthorized
@@ -70,7 +78,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def _role(*roles: Role):  # type: ignore[no-untyped-def]
     def check(user: CurrentUser) -> User:
         if user.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this port is for {roles[0].value}")
+            raise api_error(status.HTTP_403_FORBIDDEN, f"此入口仅限{ROLE_NAMES[roles[0]]}使用")
         return user
 
     return check
@@ -79,7 +87,7 @@ def _role(*roles: Role):  # type: ignore[no-untyped-def]
 def _regulator(user: Annotated[User, Depends(_role(Role.regulator))]) -> User:
     """A regulator sees their region only; without a valid region, nothing (fail closed)."""
     if not is_region_code(user.region_code):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "该账户未设置有效的监管辖区")
+        raise api_error(status.HTTP_403_FORBIDDEN, "该账户未设置有效的监管辖区", "no_region")
     return user
 
 
@@ -88,5 +96,14 @@ StaffUser = Annotated[User, Depends(_role(Role.school_staff))]
 RegulatorUser = Annotated[User, Depends(_regulator)]
 OpsUser = Annotated[User, Depends(_role(Role.ops))]
 
+
+def idempotency(
+    session: SessionDep,
+    user: CurrentUser,
+    key: Annotated[str | None, Header(alias=HEADER, max_length=128, pattern=KEY_PATTERN)] = None,
+) -> Idempotency:
+    return Idempotency(session, user, key)
+
+
 # A client's key for one action: a retried request with the same key is the same Update.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
+IdempotencyKey = Annotated[Idempotency, Depends(idempotency)]

@@ -1,15 +1,15 @@
 """Starting, reading and driving journey workflows on behalf of the API's ports."""
 
 import math
-import uuid
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -19,11 +19,22 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import field_error, temporal_errors
+from api.idempotency import Idempotency
+from api.inputs import (
+    Id,
+    IdNumber,
+    PersonName,
+    Phone,
+    StrictLatitude,
+    StrictLongitude,
+    VehicleClass,
+)
 from core.config import Settings
-from core.idcard import id_number_error
+from core.idcard import age_on, birth_date
 from models.registry import Coach, FeeSchedule, HealthCentre, HealthCentrePublic, School
+from models.training import CHINA
 from models.users import User
-from policy.model import Policy
+from policy.model import AgeLimits, Policy
 from workflows import search_attributes as sa
 from workflows.documents_data import FeeAnnex
 from workflows.journey import LearnerJourney
@@ -39,26 +50,17 @@ from workflows.journey_state import (
 class ApplicantData(BaseModel):
     """Who enrols: sent at sign-up, and again with a transfer (转校)."""
 
-    name: str = Field(min_length=2, max_length=30)
-    phone: str = Field(pattern=r"^1[3-9][0-9]{9}$")
-    id_number: str
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-    @field_validator("id_number")
-    @classmethod
-    def _gb11643(cls, value: str) -> str:
-        value = value.strip().upper()
-        error = id_number_error(value)
-        if error:
-            raise ValueError(error)
-        return value
+    name: PersonName
+    phone: Phone
+    id_number: IdNumber
+    lat: StrictLatitude
+    lon: StrictLongitude
 
 
 class JourneyCreate(ApplicantData):
-    school_id: str = Field(min_length=1, max_length=32)
-    coach_id: str = Field(min_length=1, max_length=32)
-    vehicle_class: str = Field(pattern=r"^[A-Z][0-9]$")
+    school_id: Id
+    coach_id: Id
+    vehicle_class: VehicleClass
 
 
 def build_input(
@@ -66,20 +68,25 @@ def build_input(
 ) -> JourneyInput:
     school = session.get(School, body.school_id)
     if school is None or not school.compliant:
-        raise field_error("school_id", "no filed, compliant school with this id")
+        raise field_error("school_id", "没有此备案且合规的驾校", kind="unknown_school")
     if body.vehicle_class not in school.vehicle_classes:
-        raise field_error("vehicle_class", f"{school.name} does not teach {body.vehicle_class}")
+        message = f"{school.name}不培训{body.vehicle_class}车型"
+        raise field_error("vehicle_class", message, kind="class_not_taught")
     coach = session.get(Coach, body.coach_id)
     if coach is None or coach.school_id != school.id or not coach.active:
-        raise field_error("coach_id", "no active coach with this id at this school")
+        raise field_error("coach_id", "该驾校没有此在岗教练", kind="unknown_coach")
     if body.vehicle_class not in coach.permitted_classes:
-        raise field_error("coach_id", f"coach {coach.name} may not teach {body.vehicle_class}")
+        message = f"教练{coach.name}未获准教授{body.vehicle_class}车型"
+        raise field_error("coach_id", message, kind="coach_not_permitted")
     policy = policies.get(school.city_code)
-    if policy is None or body.vehicle_class not in policy.hours:
-        raise field_error("school_id", "this city's policy does not cover this vehicle class")
+    limits = policy.ages.get(body.vehicle_class) if policy else None
+    if policy is None or body.vehicle_class not in policy.hours or limits is None:
+        message = "该城市的政策未涵盖此车型"
+        raise field_error("vehicle_class", message, kind="class_not_in_policy")
+    check_age(body.id_number, body.vehicle_class, limits)
     fees = session.get(FeeSchedule, (school.id, body.vehicle_class))
     if fees is None:
-        raise field_error("vehicle_class", "the school has published no fees for this class")
+        raise field_error("vehicle_class", "该驾校未公布此车型的收费标准", kind="no_fees")
     return JourneyInput(
         learner_id=learner.id,
         applicant=Applicant(body.name, body.phone, body.id_number, body.lat, body.lon),
@@ -106,14 +113,28 @@ def build_input(
     )
 
 
+def check_age(id_number: str, vehicle_class: str, limits: AgeLimits) -> None:
+    """The applicant's age on the day of enrolment (周岁, China time) within the policy's."""
+    age = age_on(birth_date(id_number), datetime.now(CHINA).date())
+    if age < limits.min_age:
+        message = f"报名{vehicle_class}车型须年满{limits.min_age}周岁"
+        raise field_error("id_number", message, kind="too_young")
+    if limits.max_age is not None and age > limits.max_age:
+        message = f"报名{vehicle_class}车型须不超过{limits.max_age}周岁"
+        raise field_error("id_number", message, kind="too_old")
+
+
 def bind_id_number(session: Session, learner: User, id_number: str) -> None:
     """The first enrolment binds the ID number to the account; later ones must use it, and no
     other account may hold it (the unique index settles a race: nothing half-written)."""
     if learner.id_number is not None:
         if learner.id_number != id_number:
-            raise field_error("id_number", "身份证号与账户绑定的身份证号不一致")
+            message = "身份证号与账户绑定的身份证号不一致"
+            raise field_error("id_number", message, kind="id_number_mismatch")
         return
-    taken = field_error("id_number", "该身份证号已绑定其他账户", code=status.HTTP_409_CONFLICT)
+    taken = field_error(
+        "id_number", "该身份证号已绑定其他账户", status.HTTP_409_CONFLICT, kind="id_number_taken"
+    )
     if session.exec(select(User).where(User.id_number == id_number)).first() is not None:
         raise taken
     learner.id_number = id_number
@@ -131,8 +152,9 @@ def escrow_account(school_id: str) -> str:
 
 
 async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -> str:
-    """Starts the enrolment's journey under the first id no closed enrolment holds; a double
-    submit meets the running journey instead of starting a twin."""
+    """Starts the enrolment's journey under the first id no closed enrolment holds. A double
+    submit meets the running journey instead of starting a twin: the same enrolment is
+    answered with it, a different one (another coach, name or phone) is refused (409)."""
     for wf_id in journey_ids(inp.learner_id, inp.school.id, inp.vehicle_class):
         try:
             await client.start_workflow(
@@ -140,14 +162,53 @@ async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -
                 inp,
                 id=wf_id,
                 task_queue=settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=initial_search_attributes(inp),
             )
         except WorkflowAlreadyStartedError:
-            continue  # a closed enrolment holds this id
+            running = await running_enrolment(client, wf_id)
+            if running is None:
+                continue  # a closed enrolment holds this id
+            refuse_other_enrolment(wf_id, running, inp)
         return wf_id
     raise HTTPException(status.HTTP_409_CONFLICT, "报名次数已达上限，请联系平台")
+
+
+async def running_enrolment(client: Client, wf_id: str) -> JourneyInput | None:
+    """The enrolment a running journey was started with; None once it has closed."""
+    journey = handle(client, wf_id)
+    if (await journey.describe()).status != WorkflowExecutionStatus.RUNNING:
+        return None
+    async for event in journey.fetch_history_events(page_size=1):
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        return (await client.data_converter.decode(payloads, [JourneyInput]))[0]
+    return None
+
+
+# What an enrolment says that a re-post could change, and the names people read.
+ENROLMENT_FIELDS = {"coach_id": "教练", "name": "姓名", "phone": "手机号", "id_number": "身份证号"}
+
+
+def refuse_other_enrolment(wf_id: str, running: JourneyInput, inp: JourneyInput) -> None:
+    """Refuses an enrolment that meets a running journey with other data, naming the journey
+    (its changes would otherwise be dropped without a word)."""
+    was, now = _enrolment(running), _enrolment(inp)
+    for field, label in ENROLMENT_FIELDS.items():
+        if was[field] != now[field]:
+            raise field_error(
+                field,
+                f"已有进行中的报名（{wf_id}），其{label}与本次提交的不一致；"
+                "已提交的报名信息不能通过再次报名修改",
+                status.HTTP_409_CONFLICT,
+                kind="enrolment_exists",
+                journey_id=wf_id,
+            )
+
+
+def _enrolment(inp: JourneyInput) -> dict[str, str]:
+    a = inp.applicant
+    return {"coach_id": inp.coach_id, "name": a.name, "phone": a.phone, "id_number": a.id_number}
 
 
 def initial_search_attributes(inp: JourneyInput) -> TypedSearchAttributes:
@@ -173,11 +234,13 @@ def handle(client: Client, wf_id: str) -> WorkflowHandle[Any, Any]:
 
 
 async def run_update(
-    client: Client, wf_id: str, update: Any, arg: Any, request_id: str | None
+    client: Client, wf_id: str, update: Any, arg: Any, key: Idempotency
 ) -> JourneyView:
-    """Runs a journey Update; the request id makes a retried HTTP call the same Update."""
+    """Runs a journey Update; the caller's Idempotency-Key makes a retried HTTP call the same
+    Update (and the same key with another request a 422)."""
+    update_id = key.update_id(wf_id, update.__name__, arg)
     async with temporal_errors():
-        await handle(client, wf_id).execute_update(update, arg, id=request_id or uuid.uuid4().hex)
+        await handle(client, wf_id).execute_update(update, arg, id=update_id)
     return await fetch_view(client, wf_id)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from temporalio.client import Client
 
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.routes import auth, gov, learner, ops, school, slots, training, webhooks
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
@@ -49,7 +50,10 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.temporal = temporal or await connect_temporal(settings)
         yield
 
-    app = FastAPI(title="学驾一件事 Xuejia", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="学驾一件事 Xuejia", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES
+    )
+    install_error_handlers(app)
     app.state.settings = settings
     app.state.policies = load_policies(settings.policy_paths)
     app.state.temporal = temporal

@@ -23,26 +23,26 @@ MARGIN_PX = 8
 def signature_error(data: bytes) -> str | None:
     """Why `data` is not an acceptable signature image, or None when it is."""
     if not data:
-        return "signature image is empty"
+        return "签名图片为空"
     if len(data) > MAX_BYTES:
-        return f"signature image is larger than {MAX_BYTES // 1024} KiB"
+        return f"签名图片不能超过 {MAX_BYTES // 1024} KiB"
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.format not in ALLOWED_FORMATS:
-                return f"signature must be a PNG or JPEG image, not {img.format}"
+                return f"签名须为 PNG 或 JPEG 图片，不能是 {img.format}"
             width, height = img.size
             if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-                return f"signature image is too small ({width}x{height}, at least 100x40)"
+                return f"签名图片过小（{width}x{height}，至少 100x40 像素）"
             if width > MAX_SIZE[0] or height > MAX_SIZE[1]:
-                return f"signature image is too large ({width}x{height}, at most 2000x1000)"
+                return f"签名图片过大（{width}x{height}，至多 2000x1000 像素）"
             img.load()
             rgb = _flatten(img)
     except UnidentifiedImageError:
-        return "signature must be a PNG or JPEG image"
+        return "签名须为 PNG 或 JPEG 图片"
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return "signature image is damaged"
+        return "签名图片已损坏"
     if _ink_count(_ink_mask(rgb)) < MIN_INK_PIXELS:
-        return "signature image is blank"
+        return "签名图片上没有笔迹"
     return None
 
 

@@ -1,5 +1,6 @@
 """SQLModel tables; importing this package registers every table on SQLModel.metadata."""
 
+from models.idempotency import IdempotencyClaim
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry
 from models.registry import Coach, FeeSchedule, HealthCentre, School, TrainingGround, Vehicle
@@ -18,6 +19,7 @@ __all__ = [
     "EntryKind",
     "FeeSchedule",
     "HealthCentre",
+    "IdempotencyClaim",
     "JourneyRecord",
     "LearnerDayLoad",
     "LedgerEntry",

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 
 
 class JourneyRecord(SQLModel, table=True):
-    # For the regulator's and the school's lists (migration 0006 says which read each serves).
+    # For the regulator's and the school's lists (migration 0007 says which read each serves).
     __table_args__ = (
         sa.Index("ix_journeyrecord_status_stage_entered_at", "status", "stage_entered_at"),
         sa.Index("ix_journeyrecord_status_city_code_stage", "status", "city_code", "stage"),

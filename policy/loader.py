@@ -5,7 +5,15 @@ from typing import Any
 
 import yaml
 
-from policy.model import ExamRules, Policy, ReleaseRule, SubjectHours, Timers, TrainingRules
+from policy.model import (
+    AgeLimits,
+    ExamRules,
+    Policy,
+    ReleaseRule,
+    SubjectHours,
+    Timers,
+    TrainingRules,
+)
 
 
 class PolicyError(ValueError):
@@ -21,6 +29,7 @@ def _require(mapping: dict[str, Any], key: str, where: str) -> Any:
 def parse_policy(raw: dict[str, Any]) -> Policy:
     try:
         hours = {cls: SubjectHours(**spec) for cls, spec in _require(raw, "hours", "").items()}
+        ages = {cls: AgeLimits(**spec) for cls, spec in _require(raw, "ages", "").items()}
         timers = Timers(**_require(raw, "timers", ""))
         release = ReleaseRule(**_require(raw, "release", ""))
         training = TrainingRules(**raw.get("training", {}))
@@ -29,6 +38,11 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         raise PolicyError(f"policy has a malformed section: {exc}") from exc
     if release.model not in ("per_hour", "staged"):
         raise PolicyError(f"release.model must be per_hour or staged, not {release.model!r}")
+    if set(ages) != set(hours):
+        raise PolicyError(f"ages must cover exactly the vehicle classes of hours: {sorted(hours)}")
+    for cls, limits in ages.items():
+        if limits.min_age < 0 or (limits.max_age is not None and limits.max_age < limits.min_age):
+            raise PolicyError(f"ages.{cls}: max_age must not be below min_age")
     total_pct = release.enrolment_share_pct + sum(release.stage_share_pct.values())
     if release.model == "staged" and total_pct != 100:
         raise PolicyError(f"a staged release must add up to 100%, not {total_pct}%")
@@ -42,6 +56,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         training=training,
         exams=exams,
         version=str(raw.get("version", "1")),
+        ages=ages,
     )
 
 

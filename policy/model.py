@@ -19,6 +19,14 @@ class SubjectHours:
 
 
 @dataclass
+class AgeLimits:
+    """Who may enrol for one vehicle class: age in whole years (周岁) on the day of enrolment."""
+
+    min_age: int
+    max_age: int | None = None  # None: no upper limit
+
+
+@dataclass
 class Timers:
     """Every durable timer's length, in seconds (a demo policy makes days into seconds)."""
 
@@ -92,3 +100,5 @@ class Policy:
     training: TrainingRules = field(default_factory=TrainingRules)
     exams: ExamRules = field(default_factory=ExamRules)
     version: str = "1"
+    # vehicle class -> age limits; empty only in journeys started before the rule existed
+    ages: dict[str, AgeLimits] = field(default_factory=dict)

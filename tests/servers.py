@@ -10,10 +10,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.testing import WorkflowEnvironment
 
 from workflows import search_attributes as sa
@@ -95,6 +97,22 @@ async def time_skipping_env() -> WorkflowEnvironment:
         )
     )
     return env
+
+
+# The SDK gives every call but long polls 30 s; skipping days through activities that run in
+# real time (a simulator over HTTP, a loaded machine) may take longer than that.
+SKIP_TIME_RPC_TIMEOUT = timedelta(minutes=10)
+
+
+async def skip_time(env: WorkflowEnvironment, duration: timedelta | float) -> None:
+    """`env.sleep` on the time-skipping server, without the SDK's 30 s call deadline."""
+    req = SleepRequest()
+    req.duration.FromTimedelta(
+        duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+    )
+    await env.client.test_service.unlock_time_skipping_with_sleep(
+        req, timeout=SKIP_TIME_RPC_TIMEOUT
+    )
 
 
 async def dev_server_env() -> WorkflowEnvironment:

@@ -38,13 +38,13 @@ def test_good_jpeg_on_white() -> None:
 
 
 def test_content_not_extension_decides() -> None:
-    assert "PNG or JPEG" in (signature_error(b"%PDF-1.4 not an image at all") or "")
-    assert signature_error(b"") == "signature image is empty"
+    assert "PNG 或 JPEG" in (signature_error(b"%PDF-1.4 not an image at all") or "")
+    assert signature_error(b"") == "签名图片为空"
 
 
 def test_gif_refused() -> None:
     gif = encode(drawn(mode="RGB").convert("P"), "GIF")
-    assert "PNG or JPEG" in (signature_error(gif) or "")
+    assert "PNG 或 JPEG" in (signature_error(gif) or "")
 
 
 def test_too_many_bytes() -> None:
@@ -56,7 +56,7 @@ def test_too_many_bytes() -> None:
 
 @pytest.mark.parametrize("size", [(99, 100), (300, 39), (2001, 500), (800, 1001)])
 def test_dimensions(size: tuple[int, int]) -> None:
-    assert "too" in (signature_error(encode(drawn(size, "RGB"), "PNG")) or "")
+    assert "像素" in (signature_error(encode(drawn(size, "RGB"), "PNG")) or "")
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_dimensions(size: tuple[int, int]) -> None:
     ],
 )
 def test_blank_refused(img: Image.Image) -> None:
-    assert signature_error(encode(img, "PNG")) == "signature image is blank"
+    assert signature_error(encode(img, "PNG")) == "签名图片上没有笔迹"
 
 
 def test_truncated_png_refused() -> None:

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.national import RegisterLearner, WithdrawLearner
     from activities.records import JourneyProjection
     from workflows.journey_state import (
+        STAGE_NAMES,
         TRAINING_STAGES,
         BookExam,
         BookHealthCheck,
@@ -62,9 +64,11 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
 
-from workflows import callbacks, deadlines, exams, steps, training
+from workflows import callbacks, deadlines, exams, repeats, steps, training
 from workflows.money import MoneyMover
 from workflows.practice import Practice
+
+_Req = TypeVar("_Req")  # an Update's argument
 
 
 class JourneyEnded(Exception):
@@ -384,6 +388,10 @@ class LearnerJourney:
     @workflow.update
     async def book_health_check(self, req: BookHealthCheck) -> JourneyState:
         async with self._lock:
+            if self._answered(
+                repeats.health_booking(self._s, req), self._validate_book_health, req
+            ):
+                return self._s
             self._s.health.attempts += 1
             booking_id = self._key(f"health-{self._s.health.attempts}")
             await steps.book_health(self._in, booking_id, req)
@@ -399,13 +407,17 @@ class LearnerJourney:
     @book_health_check.validator
     def _validate_book_health(self, req: BookHealthCheck) -> None:
         self._require_stage(Stage.health_check)
+        if repeats.health_booking(self._s, req):
+            return
         if self._s.health.booking_id:
             raise ValueError("已预约体检，请等待体检结果")
         if req.fee_fen <= 0:
-            raise ValueError("fee_fen must be positive")
+            raise ValueError("体检费用必须大于零")
 
     @workflow.update
     async def approve_signing(self, decision: StaffDecision) -> JourneyState:
+        if self._repeat(bool(self._s.signing_approved_by)):
+            return self._s
         self._check_signing_open()
         self._s.signing_approved_by = decision.staff_id
         self._record("signing", "approved", decision.staff_id)
@@ -413,9 +425,10 @@ class LearnerJourney:
 
     @approve_signing.validator
     def _validate_approve(self, decision: StaffDecision) -> None:
-        self._require_stage(Stage.signing)
+        self._require_active()
         if self._s.signing_approved_by:
-            raise ValueError("面签已通过")
+            return  # approved already (the journey may have moved on): the same answer
+        self._require_stage(Stage.signing)
 
     def _check_signing_open(self) -> None:
         """Approve and reject may pass their validators in one activation: the first handler
@@ -425,40 +438,53 @@ class LearnerJourney:
 
     @workflow.update
     async def reject_signing(self, decision: StaffDecision) -> JourneyState:
+        reason = f"面签未通过：{decision.reason}"
+        if self._repeat(repeats.end(self._s, Status.rejected, reason)):
+            return self._s
         self._check_signing_open()
-        self._fail_pending(Status.rejected, f"面签未通过：{decision.reason}")
+        self._fail_pending(Status.rejected, reason)
         self._record("signing", "rejected", decision.reason)
         return self._s
 
     @reject_signing.validator
     def _validate_reject(self, decision: StaffDecision) -> None:
+        if repeats.end(self._s, Status.rejected, f"面签未通过：{decision.reason}"):
+            return
         self._require_stage(Stage.signing)
         if not decision.reason.strip():
-            raise ValueError("reason is required when rejecting")
+            raise ValueError("驳回时请填写理由")
 
     @workflow.update
     async def sign_contract(self, req: SignContract) -> JourneyState:
         async with self._lock:
+            if self._answered(repeats.signature(self._s, req), self._validate_sign, req):
+                return self._s
             self._s.contract.signed_at = workflow.now()
             self._s.contract.signed_sha256 = await steps.render_contract(
                 self._in, self._s, req.signature_png_b64
             )
+            self._s.contract.signature_sha256 = repeats.signature_digest(req)
             self._record("contract", "signed", self._s.contract.signed_sha256)
             return self._s
 
     @sign_contract.validator
     def _validate_sign(self, req: SignContract) -> None:
+        self._require_active()
+        if repeats.signature(self._s, req):
+            return  # signed with this signature (the journey may have moved on)
         self._require_stage(Stage.contract)
         if not self._s.contract.preview_sha256:
             raise ValueError("合同正在生成，请稍后再签")
         if self._s.contract.signed_sha256:
             raise ValueError("合同已签署")
         if not req.signature_png_b64:
-            raise ValueError("signature is required")
+            raise ValueError("请先手写签名")
 
     @workflow.update
     async def create_payment(self, req: CreatePayment) -> JourneyState:
         async with self._lock:
+            if self._answered(repeats.order(self._s, req), self._validate_payment, req):
+                return self._s
             topup = self._s.stage != Stage.payment
             amount = req.amount_fen if topup else self._s.tuition_fen - self._s.money.deposited_fen
             n = len(self._s.orders) + 1
@@ -496,11 +522,15 @@ class LearnerJourney:
             self._require_stage(Stage.payment)
         self._require_active()
         if req.channel not in Channel.__members__:
-            raise ValueError(f"channel must be one of {', '.join(Channel.__members__)}")
+            raise ValueError(f"支付渠道须为以下之一：{'、'.join(Channel.__members__)}")
+        if repeats.order(self._s, req):
+            return
         if self._pending_order() is not None:
             raise ValueError("已有待支付订单，请先完成支付或等待其过期")
+        if self._s.stage == Stage.payment and self._s.money.deposited_fen >= self._s.tuition_fen:
+            raise ValueError("学费已缴清")
         if self._s.stage != Stage.payment and req.amount_fen <= 0:
-            raise ValueError("amount_fen must be positive for a top-up")
+            raise ValueError("充值金额必须大于零")
 
     @workflow.update
     async def withdraw(self, req: Withdraw) -> JourneyState:
@@ -510,11 +540,13 @@ class LearnerJourney:
 
     @withdraw.validator
     def _validate_withdraw(self, req: Withdraw) -> None:
+        if repeats.end(self._s, Status.withdrawn, f"学员退学：{req.reason}"):
+            return
         self._require_active()
         if self._s.stage in (Stage.graduation, Stage.followup):
             raise ValueError("已结业，不能退学")
         if not req.reason.strip():
-            raise ValueError("reason is required")
+            raise ValueError("请填写理由")
 
     @workflow.update
     async def transfer(self, req: Transfer) -> JourneyState:
@@ -524,6 +556,8 @@ class LearnerJourney:
 
     @transfer.validator
     def _validate_transfer(self, req: Transfer) -> None:
+        if repeats.end(self._s, Status.transferred, f"转校：{req.reason}", req.new_journey):
+            return
         self._require_active()
         if self._s.stage not in TRAINING_STAGES:
             raise ValueError("缴费并开始培训后方可转校；此前请直接退学")
@@ -541,12 +575,16 @@ class LearnerJourney:
     @workflow.update
     async def confirm_theory(self, req: RateStage) -> JourneyState:
         async with self._lock:
-            await self._practice.confirm_theory_stage(req)
+            repeat = repeats.theory_confirmation(self._s, req)
+            if not self._answered(repeat, self._validate_confirm_theory, req):
+                await self._practice.confirm_theory_stage(req)
             return self._s
 
     @confirm_theory.validator
     def _validate_confirm_theory(self, req: RateStage) -> None:
         self._require_stage(Stage(req.subject))
+        if repeats.theory_confirmation(self._s, req):
+            return
         refusal = self._practice.theory_refusal(req)
         if refusal:
             raise ValueError(refusal)
@@ -554,40 +592,51 @@ class LearnerJourney:
     @workflow.update
     async def book_slot(self, req: BookSlotRequest) -> JourneyState:
         async with self._lock:
-            await self._practice.book(req)
+            if not self._answered(repeats.booking(self._s, req), self._validate_book_slot, req):
+                await self._practice.book(req)
             return self._s
 
     @book_slot.validator
     def _validate_book_slot(self, req: BookSlotRequest) -> None:
         self._require_training()
+        if repeats.booking(self._s, req):
+            return
         if self._s.stage not in (Stage.field, Stage.road):
             raise ValueError("当前阶段无需预约实操训练")
 
     @workflow.update
     async def cancel_booking(self, req: CancelBookingRequest) -> JourneyState:
         async with self._lock:
-            booking = self._practice.booking(req.booking_id)
-            await self._practice.cancel(booking, "learner", req.reason or "学员取消")
+            repeat = repeats.booking_now(self._s, req.booking_id, "cancelled")
+            if not self._answered(repeat, self._validate_cancel_booking, req):
+                booking = self._practice.booking(req.booking_id)
+                await self._practice.cancel(booking, "learner", req.reason or "学员取消")
             return self._s
 
     @cancel_booking.validator
     def _validate_cancel_booking(self, req: CancelBookingRequest) -> None:
         self._require_training()
+        if repeats.booking_now(self._s, req.booking_id, "cancelled"):
+            return
         booking = self._practice.find_booking(req.booking_id)
         if booking is None or booking.status != "booked":
-            raise ValueError("no open booking with this booking_id")
+            raise ValueError("没有该编号的有效预约")
 
     @workflow.update
     async def confirm_record(self, req: RecordDecision) -> JourneyState:
         async with self._lock:
-            await self._practice.decide_record(req)
+            repeat = repeats.decision(self._s, req)
+            if not self._answered(repeat, self._validate_confirm_record, req):
+                await self._practice.decide_record(req)
             return self._s
 
     @confirm_record.validator
     def _validate_confirm_record(self, req: RecordDecision) -> None:
         # Records stay open to the learner while a withdrawal or graduation settles them.
         if self._s.stage not in (*TRAINING_STAGES, Stage.graduation):
-            raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
+            raise ValueError(f"当前阶段不能办理此项（当前阶段：{STAGE_NAMES[self._s.stage]}）")
+        if repeats.decision(self._s, req):
+            return
         refusal = self._practice.record_refusal(req)
         if refusal:
             raise ValueError(refusal)
@@ -595,11 +644,15 @@ class LearnerJourney:
     @workflow.update
     async def answer_dispute(self, req: DisputeAnswer) -> JourneyState:
         async with self._lock:
-            await self._practice.answer_dispute(req)
+            repeat = repeats.dispute_answer(self._s, req)
+            if not self._answered(repeat, self._validate_answer_dispute, req):
+                await self._practice.answer_dispute(req)
             return self._s
 
     @answer_dispute.validator
     def _validate_answer_dispute(self, req: DisputeAnswer) -> None:
+        if repeats.dispute_answer(self._s, req):
+            return
         refusal = self._practice.dispute_refusal(req.record_no, "disputed")
         if refusal:
             raise ValueError(refusal)
@@ -609,11 +662,15 @@ class LearnerJourney:
     @workflow.update
     async def rule_dispute(self, req: DisputeRuling) -> JourneyState:
         async with self._lock:
-            await self._practice.rule_dispute(req)
+            repeat = repeats.ruling(self._s, req)
+            if not self._answered(repeat, self._validate_rule_dispute, req):
+                await self._practice.rule_dispute(req)
             return self._s
 
     @rule_dispute.validator
     def _validate_rule_dispute(self, req: DisputeRuling) -> None:
+        if repeats.ruling(self._s, req):
+            return
         refusal = self._practice.dispute_refusal(req.record_no, "contested")
         if refusal:
             raise ValueError(refusal)
@@ -623,20 +680,26 @@ class LearnerJourney:
     @workflow.update
     async def report_no_show(self, req: NoShowReport) -> JourneyState:
         async with self._lock:
-            await self._practice.no_show(req)
+            repeat = repeats.booking_now(self._s, req.booking_id, "no_show")
+            if not self._answered(repeat, self._validate_no_show, req):
+                await self._practice.no_show(req)
             return self._s
 
     @report_no_show.validator
     def _validate_no_show(self, req: NoShowReport) -> None:
         self._require_training()
+        if repeats.booking_now(self._s, req.booking_id, "no_show"):
+            return
         booking = self._practice.find_booking(req.booking_id)
         if booking is None or booking.status != "booked":
-            raise ValueError("no open booking with this booking_id")
+            raise ValueError("没有该编号的有效预约")
         if booking.end > workflow.now():
             raise ValueError("未到预约结束时间，不能登记缺席")
 
     @workflow.update
     async def request_coach_change(self, req: CoachChangeRequest) -> JourneyState:
+        if self._repeat(repeats.coach_request(self._s, req)):
+            return self._s
         self._s.coach_change = CoachChange(req.coach_id, req.coach_name, req.reason)
         self._record("coach_change", "requested", req.coach_id)
         return self._s
@@ -644,13 +707,17 @@ class LearnerJourney:
     @request_coach_change.validator
     def _validate_coach_change(self, req: CoachChangeRequest) -> None:
         self._require_training()
+        if repeats.coach_request(self._s, req):
+            return
         if self._s.coach_change is not None and self._s.coach_change.status == "requested":
             raise ValueError("已有待审批的更换教练申请")
         if req.coach_id == self._s.coach_id:
-            raise ValueError("coach_id is already the learner's coach")
+            raise ValueError("该教练已是您的教练")
 
     @workflow.update
     async def decide_coach_change(self, decision: StageReportAction) -> JourneyState:
+        if self._repeat(repeats.coach_decision(self._s, decision)):
+            return self._s
         change = self._s.coach_change
         assert change is not None
         change.status = "approved" if decision.approve else "rejected"
@@ -663,10 +730,12 @@ class LearnerJourney:
     @decide_coach_change.validator
     def _validate_decide_coach(self, decision: StageReportAction) -> None:
         self._require_training()
+        if repeats.coach_decision(self._s, decision):
+            return
         if self._s.coach_change is None or self._s.coach_change.status != "requested":
-            raise ValueError("no coach change is waiting for a decision")
+            raise ValueError("没有待审批的更换教练申请")
         if not decision.approve and not decision.reason.strip():
-            raise ValueError("reason is required when rejecting")
+            raise ValueError("驳回时请填写理由")
 
     # Stage report (阶段报审) and exams.
 
@@ -674,6 +743,8 @@ class LearnerJourney:
     async def stage_report(self, action: StageReportAction) -> JourneyState:
         """One Update for the report's three hands; the validator checks whose turn it is."""
         report = self._s.subjects[action.subject].report
+        if self._repeat(repeats.report_action(self._s, action)):
+            return self._s
         turn = REPORT_TURNS[report.status]
         if turn == "submit":
             report.status, report.submitted_by = "submitted", action.actor_id
@@ -690,21 +761,25 @@ class LearnerJourney:
     def _validate_stage_report(self, action: StageReportAction) -> None:
         self._require_training()
         if action.subject != self._s.stage.value:
-            raise ValueError(f"subject must be the current stage ({self._s.stage.value})")
+            raise ValueError(f"只能办理当前阶段（{STAGE_NAMES[self._s.stage]}）的科目")
         p = self._s.subjects[action.subject]
         if not self._stage_hours_done(p):
             raise ValueError("学时未满，不能报审")
+        if repeats.report_action(self._s, action):
+            return
         if p.report.status == "approved":
             raise ValueError("阶段报审已通过")
         turn = REPORT_TURNS[p.report.status]
         if action.role != REPORT_ROLES[turn]:
             raise ValueError(f"阶段报审当前等待{REPORT_WHO[turn]}处理")
         if not action.approve and not action.reason.strip():
-            raise ValueError("reason is required when rejecting")
+            raise ValueError("驳回时请填写理由")
 
     @workflow.update
     async def book_exam(self, req: BookExam) -> JourneyState:
         async with self._lock:
+            if self._answered(repeats.exam_booking(self._s, req), self._validate_book_exam, req):
+                return self._s
             await steps.book_exam(self._in, self._s, req)
             self._record(req.subject, "exam_booked", req.exam_date)
             await self._set_waiting(WaitingOn.exam_centre)
@@ -714,11 +789,13 @@ class LearnerJourney:
     def _validate_book_exam(self, req: BookExam) -> None:
         self._require_training()
         if req.subject != self._s.stage.value:
-            raise ValueError(f"subject must be the current stage ({self._s.stage.value})")
+            raise ValueError(f"只能办理当前阶段（{STAGE_NAMES[self._s.stage]}）的科目")
         try:
             exam_date = date.fromisoformat(req.exam_date)
         except ValueError as exc:
-            raise ValueError("exam_date must be an ISO date") from exc
+            raise ValueError("考试日期格式应为 YYYY-MM-DD") from exc
+        if repeats.exam_booking(self._s, req):
+            return
         refusal = exams.booking_refusal(
             self._s, self._in.policy, req.subject, exam_date, workflow.now()
         )
@@ -728,6 +805,10 @@ class LearnerJourney:
     @workflow.update
     async def cancel_exam(self, req: CancelExam) -> JourneyState:
         async with self._lock:
+            if self._answered(
+                repeats.exam_cancellation(self._s, req), self._validate_cancel_exam, req
+            ):
+                return self._s
             if not self._s.subjects[req.subject].exam.booking_id:
                 raise ApplicationError("该科目没有待考的预约", type="NothingToCancel")
             await steps.cancel_exam(self._s, req.subject)
@@ -738,6 +819,8 @@ class LearnerJourney:
     @cancel_exam.validator
     def _validate_cancel_exam(self, req: CancelExam) -> None:
         self._require_training()
+        if repeats.exam_cancellation(self._s, req):
+            return
         p = self._s.subjects.get(req.subject)
         if p is None or not p.exam.booking_id:
             raise ValueError("该科目没有待考的预约")
@@ -757,7 +840,7 @@ class LearnerJourney:
             raise ValueError("已追评")
         for stars in (req.school_stars, req.coach_stars):
             if not 1 <= stars <= 5:
-                raise ValueError("stars must be between 1 and 5")
+                raise ValueError("评分须为 1 至 5 星")
 
     # ---- signals: subsystem callbacks (duplicates are harmless) ------------------------------
 
@@ -867,18 +950,40 @@ class LearnerJourney:
         return workflow.patched(LIFECYCLE_PATCH)
 
     def _require_active(self) -> None:
-        if self._s.status != Status.active or self._s.withdraw_requested:
+        s = self._s
+        if s.status != Status.active or s.withdraw_requested or s.end_requested is not None:
             raise ValueError("旅程已结束")
+
+    def _repeat(self, is_repeat: bool) -> bool:
+        """True when an Update repeats what an identical one has already done (a second
+        click): its handler answers with the state as it is, the first one's answer. Journeys
+        recorded before this rule keep their old path."""
+        return is_repeat and workflow.patched(DOUBLE_CLICK_PATCH)
+
+    def _answered(self, is_repeat: bool, validate: Callable[[_Req], None], req: _Req) -> bool:
+        """For a handler that waited for the lock: its validator passed before the handler
+        holding the lock changed the state, so two clicks at once both passed. Under the lock:
+        True when this one repeats what is done now (see `_repeat`); otherwise the validator
+        runs again and a request that no longer holds (a conflicting one, a journey ending)
+        is refused."""
+        if self._repeat(is_repeat):
+            return True
+        try:
+            validate(req)
+        except ValueError as err:
+            if workflow.patched(DOUBLE_CLICK_PATCH):
+                raise ApplicationError(str(err), type="Conflict") from err
+        return False
 
     def _require_stage(self, stage: Stage) -> None:
         self._require_active()
         if self._s.stage != stage:
-            raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
+            raise ValueError(f"当前阶段不能办理此项（当前阶段：{STAGE_NAMES[self._s.stage]}）")
 
     def _require_training(self) -> None:
         self._require_active()
         if self._s.stage not in TRAINING_STAGES:
-            raise ValueError(f"wrong stage: the journey is at {self._s.stage.value}")
+            raise ValueError(f"当前阶段不能办理此项（当前阶段：{STAGE_NAMES[self._s.stage]}）")
 
     def _record(self, step: str, outcome: str, detail: str = "") -> None:
         self._s.steps.append(StepOutcome(step, outcome, workflow.now(), detail))
@@ -1109,3 +1214,4 @@ REPORT_WAITING_ON = {
 }
 # Running journeys started before these rules replay the old code paths (workflow.patched).
 LIFECYCLE_PATCH = "money-and-lifecycle-1"
+DOUBLE_CLICK_PATCH = "double-click-answers-1"

@@ -27,6 +27,23 @@ class Stage(StrEnum):
     closed = "closed"  # 结束
 
 
+# What people read for each stage.
+STAGE_NAMES = {
+    Stage.signup: "报名",
+    Stage.health_check: "体检",
+    Stage.signing: "面签",
+    Stage.contract: "签订合同",
+    Stage.payment: "缴费",
+    Stage.theory: "科目一",
+    Stage.field: "科目二",
+    Stage.road: "科目三",
+    Stage.safety: "安全文明驾驶常识",
+    Stage.graduation: "结业",
+    Stage.followup: "追评",
+    Stage.closed: "已结束",
+}
+
+
 class Subject(StrEnum):
     theory = "theory"
     field = "field"
@@ -142,6 +159,8 @@ class ContractState:
     preview_sha256: str = ""
     signed_sha256: str = ""
     signed_at: datetime | None = None
+    # Of the learner's signature image: the same one sent again gets the signed contract.
+    signature_sha256: str = ""
 
 
 @dataclass

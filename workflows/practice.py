@@ -62,7 +62,7 @@ class Practice:
     def theory_refusal(self, req: RateStage) -> str | None:
         p = self._s.subjects.get(req.subject)
         if p is None or not training.is_theory_like(req.subject):
-            return "only theory and safety stages are confirmed as a whole"
+            return "只有科目一和安全文明阶段按整个阶段确认"
         if p.stage_confirmed:
             return "该阶段已确认"
         if p.counted_minutes + p.carried_minutes < p.required_minutes:
@@ -70,7 +70,7 @@ class Practice:
         if p.classroom_minutes + p.carried_minutes < p.classroom_min_minutes:
             return "课堂教学学时不足"
         if not (1 <= req.school_stars <= 5 and 1 <= req.coach_stars <= 5):
-            return "stars must be between 1 and 5"
+            return "评分须为 1 至 5 星"
         return None
 
     async def confirm_theory_stage(self, req: RateStage) -> None:
@@ -118,7 +118,7 @@ class Practice:
     def record_refusal(self, req: RecordDecision) -> str | None:
         entry = self._find_record(req.record_no)
         if entry is None:
-            return "no training record with this record_no"
+            return "没有该编号的培训记录"
         if training.is_theory_like(entry.subject):
             return "理论学时在阶段确认时一并确认"
         if entry.status != "pending":

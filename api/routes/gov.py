@@ -2,14 +2,15 @@
 review stage reports (阶段报审) and see disputed training records."""
 
 import asyncio
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, StringConstraints
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
 from sqlmodel import col, select
 
+from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, RegulatorUser, SessionDep, TemporalDep
-from api.errors import not_found
+from api.errors import api_error, not_found
+from api.inputs import Answer, Id, PathId, Reason
 from api.journeys import fetch_view, run_update, view_json
 from api.visibility import JourneySummary, list_journeys, quote
 from core.regions import region_covers, region_prefix
@@ -27,7 +28,7 @@ from workflows.journey_state import (
     Subject,
 )
 
-router = APIRouter(prefix="/api/gov", tags=["gov"])
+router = APIRouter(prefix="/api/gov", tags=["gov"], route_class=StrictRoute)
 DISPUTE_QUERIES_AT_ONCE = 16
 DISPUTE_QUERY_SECONDS = 5.0
 
@@ -38,7 +39,7 @@ async def region_journeys(
     client: TemporalDep,
     regulator: RegulatorUser,
     stage: Stage | None = None,
-    school_id: str | None = Query(None, max_length=32),
+    school_id: Id | None = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[JourneySummary]:
     region = regulator.region_code or ""
@@ -52,7 +53,7 @@ async def region_journeys(
     if school_id is not None:
         school = session.get(School, school_id)
         if school is None or not region_covers(region, school.city_code):
-            raise HTTPException(404, "school not found in your region")
+            raise api_error(404, "辖区内没有此驾校", "not_found")
     if not cities:
         return []
     clauses = [f"{sa.CITY.name} IN ({', '.join(quote(c) for c in cities)})"]
@@ -71,7 +72,7 @@ async def region_journey(client: TemporalDep, wf_id: str, regulator: RegulatorUs
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: str, client: TemporalDep, regulator: RegulatorUser) -> dict:
+async def get_journey(wf_id: PathId, client: TemporalDep, regulator: RegulatorUser) -> dict:
     return view_json(await region_journey(client, wf_id, regulator))
 
 
@@ -79,16 +80,16 @@ async def get_journey(wf_id: str, client: TemporalDep, regulator: RegulatorUser)
 
 
 class ReportRejection(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    reason: Reason
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/approve")
 async def approve_stage_report(
-    wf_id: str,
+    wf_id: PathId,
     subject: Subject,
     client: TemporalDep,
     regulator: RegulatorUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await region_journey(client, wf_id, regulator)
     action = StageReportAction(subject.value, regulator.id, approve=True, role="regulator")
@@ -97,12 +98,12 @@ async def approve_stage_report(
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/reject")
 async def reject_stage_report(
-    wf_id: str,
+    wf_id: PathId,
     subject: Subject,
     body: ReportRejection,
     client: TemporalDep,
     regulator: RegulatorUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await region_journey(client, wf_id, regulator)
     action = StageReportAction(
@@ -113,17 +114,17 @@ async def reject_stage_report(
 
 class DisputeRulingBody(BaseModel):
     uphold_record: bool  # True: the record stands and the school is paid for it
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Answer
 
 
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute-ruling")
 async def rule_dispute(
-    wf_id: str,
-    record_no: Annotated[str, Path(max_length=64)],
+    wf_id: PathId,
+    record_no: PathId,
     body: DisputeRulingBody,
     client: TemporalDep,
     regulator: RegulatorUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     """The regulator rules on a dispute the school contested."""
     await region_journey(client, wf_id, regulator)

@@ -3,14 +3,16 @@
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api import documents as docs
+from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
+from api.inputs import CityCode, Latitude, Longitude, PathId, Reason, VehicleClass
 from api.journeys import (
     JourneyCreate,
     bind_id_number,
@@ -21,7 +23,7 @@ from api.journeys import (
     start_journey,
     view_json,
 )
-from core.signature import normalize_signature, signature_error
+from core.signature import MAX_BYTES, MAX_SIZE, MIN_SIZE, normalize_signature, signature_error
 from models.journeys import JourneyRecord
 from models.registry import (
     Coach,
@@ -41,16 +43,19 @@ from workflows.journey_state import (
     Withdraw,
 )
 
-router = APIRouter(prefix="/api/learner", tags=["learner"])
-MAX_SIGNATURE_BYTES = 512 * 1024
+router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
+SIGNATURE_RULES = (
+    f"手写签名图片：PNG 或 JPEG，不超过 {MAX_BYTES // 1024} KiB，"
+    f"{MIN_SIZE[0]}x{MIN_SIZE[1]} 至 {MAX_SIZE[0]}x{MAX_SIZE[1]} 像素"
+)
 
 
 @router.get("/schools")
 def list_schools(
     session: SessionDep,
     _: LearnerUser,
-    city_code: str | None = None,
-    vehicle_class: str | None = None,
+    city_code: CityCode | None = None,
+    vehicle_class: VehicleClass | None = None,
 ) -> list[SchoolPublic]:
     query = select(School).where(School.compliant)
     if city_code:
@@ -64,7 +69,7 @@ def list_schools(
 
 
 @router.get("/schools/{school_id}/coaches")
-def list_coaches(school_id: str, session: SessionDep, _: LearnerUser) -> list[CoachPublic]:
+def list_coaches(school_id: PathId, session: SessionDep, _: LearnerUser) -> list[CoachPublic]:
     if session.get(School, school_id) is None:
         raise not_found("school")
     coaches = session.exec(select(Coach).where(Coach.school_id == school_id, Coach.active)).all()
@@ -105,15 +110,15 @@ async def own_journey(client: TemporalDep, wf_id: str, learner: LearnerUser) -> 
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: str, client: TemporalDep, learner: LearnerUser) -> dict:
+async def get_journey(wf_id: PathId, client: TemporalDep, learner: LearnerUser) -> dict:
     return view_json(await own_journey(client, wf_id, learner))
 
 
 @router.get("/journeys/{wf_id}/health-centres")
 async def health_centres(
-    wf_id: str,
-    lat: float,
-    lon: float,
+    wf_id: PathId,
+    lat: Latitude,
+    lon: Longitude,
     session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
@@ -124,29 +129,30 @@ async def health_centres(
 
 class HealthBooking(BaseModel):
     centre_id: str = Field(min_length=1, max_length=32)
-    slot: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+    slot: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}", max_length=32)
 
 
 @router.post("/journeys/{wf_id}/health-check")
 async def book_health_check(
-    wf_id: str,
+    wf_id: PathId,
     body: HealthBooking,
     session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     centre = session.get(HealthCentre, body.centre_id)
     if centre is None or centre.city_code != view.city_code:
-        raise field_error("centre_id", "no health centre with this id in the school's city")
+        message = "驾校所在城市没有此体检机构"
+        raise field_error("centre_id", message, kind="unknown_health_centre")
     req = BookHealthCheck(centre.id, body.slot, centre.fee_fen, centre.name)
     return view_json(await run_update(client, wf_id, LearnerJourney.book_health_check, req, key))
 
 
 @router.get("/journeys/{wf_id}/contract.pdf")
 async def contract_pdf(
-    wf_id: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
 ) -> Response:
     c = (await own_journey(client, wf_id, learner)).state.contract
     return docs.pdf_response(
@@ -159,18 +165,15 @@ async def contract_pdf(
 
 @router.post("/journeys/{wf_id}/contract/signature")
 async def sign_contract(
-    wf_id: str,
+    wf_id: PathId,
     client: TemporalDep,
     learner: LearnerUser,
-    signature: Annotated[UploadFile, File()],
-    key: IdempotencyKey = None,
+    signature: Annotated[UploadFile, File(description=SIGNATURE_RULES)],
+    key: IdempotencyKey,
 ) -> dict:
-    data = await signature.read(MAX_SIGNATURE_BYTES + 1)
-    error = signature_error(data)
-    if error:
-        raise HTTPException(
-            422, detail=[{"loc": ["body", "signature"], "msg": error, "type": "value_error"}]
-        )
+    data = await signature.read(MAX_BYTES + 1)
+    if error := signature_error(data):
+        raise field_error("signature", error, kind="signature_invalid")
     await own_journey(client, wf_id, learner)
     req = SignContract(base64.b64encode(normalize_signature(data)).decode())
     return view_json(await run_update(client, wf_id, LearnerJourney.sign_contract, req, key))
@@ -185,11 +188,11 @@ class PaymentRequest(BaseModel):
 
 @router.post("/journeys/{wf_id}/payment")
 async def create_payment(
-    wf_id: str,
+    wf_id: PathId,
     body: PaymentRequest,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = CreatePayment(body.channel.value, body.amount_fen or 0)
@@ -198,23 +201,23 @@ async def create_payment(
 
 @router.get("/journeys/{wf_id}/invoice.pdf")
 async def invoice_pdf(
-    wf_id: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
 ) -> Response:
     s = (await own_journey(client, wf_id, learner)).state
     return docs.pdf_response(settings, "invoice", s.invoice_sha256, f"{s.invoice_no}.pdf")
 
 
 class WithdrawRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Reason
 
 
 @router.post("/journeys/{wf_id}/withdraw")
 async def withdraw(
-    wf_id: str,
+    wf_id: PathId,
     body: WithdrawRequest,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     return view_json(

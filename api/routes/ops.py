@@ -4,18 +4,20 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Query
 
+from api.bodies import StrictRoute
 from api.deps import OpsUser, TemporalDep
 from api.visibility import JourneySummary, list_journeys, quote
 from workflows import search_attributes as sa
 
-router = APIRouter(prefix="/api/ops", tags=["ops"])
+router = APIRouter(prefix="/api/ops", tags=["ops"], route_class=StrictRoute)
+MAX_AGE_SECONDS = 10 * 366 * 86400  # ten years: older than any journey
 
 
 @router.get("/stuck")
 async def stuck_journeys(
     client: TemporalDep,
     _: OpsUser,
-    older_than_seconds: int = Query(3600, ge=1),
+    older_than_seconds: int = Query(3600, ge=1, le=MAX_AGE_SECONDS),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[JourneySummary]:
     cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_seconds)).isoformat()

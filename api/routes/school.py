@@ -1,14 +1,15 @@
 """企业端 school port: a school's staff see their own learners, approve 面签, submit stage reports
 (阶段报审), record no-shows and decide on coach changes."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field, StringConstraints
+from fastapi import APIRouter
+from pydantic import BaseModel
 from sqlmodel import select
 
+from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
 from api.errors import not_found
+from api.idempotency import Idempotency
+from api.inputs import Answer, Comment, PathId, Reason
 from api.journeys import fetch_view, run_update, view_json
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
@@ -17,22 +18,27 @@ from workflows.journey_state import (
     JourneyView,
     NoShowReport,
     StaffDecision,
+    Stage,
     StageReportAction,
     Subject,
+    WaitingOn,
 )
 
-router = APIRouter(prefix="/api/school", tags=["school"])
+router = APIRouter(prefix="/api/school", tags=["school"], route_class=StrictRoute)
 
 
 @router.get("/journeys")
 def school_journeys(
-    session: SessionDep, staff: StaffUser, stage: str | None = None, waiting_on: str | None = None
+    session: SessionDep,
+    staff: StaffUser,
+    stage: Stage | None = None,
+    waiting_on: WaitingOn | None = None,
 ) -> list[JourneyRecord]:
     query = select(JourneyRecord).where(JourneyRecord.school_id == staff.school_id)
     if stage:
-        query = query.where(JourneyRecord.stage == stage)
+        query = query.where(JourneyRecord.stage == stage.value)
     if waiting_on:
-        query = query.where(JourneyRecord.waiting_on == waiting_on)
+        query = query.where(JourneyRecord.waiting_on == waiting_on.value)
     return list(session.exec(query.order_by(JourneyRecord.stage_entered_at)).all())
 
 
@@ -44,13 +50,13 @@ async def school_journey(client: TemporalDep, wf_id: str, staff: StaffUser) -> J
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: str, client: TemporalDep, staff: StaffUser) -> dict:
+async def get_journey(wf_id: PathId, client: TemporalDep, staff: StaffUser) -> dict:
     return view_json(await school_journey(client, wf_id, staff))
 
 
 @router.post("/journeys/{wf_id}/signing/approve")
 async def approve_signing(
-    wf_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> dict:
     await school_journey(client, wf_id, staff)
     return view_json(
@@ -61,12 +67,16 @@ async def approve_signing(
 
 
 class Rejection(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    reason: Reason
 
 
 @router.post("/journeys/{wf_id}/signing/reject")
 async def reject_signing(
-    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId,
+    body: Rejection,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey,
 ) -> dict:
     await school_journey(client, wf_id, staff)
     return view_json(
@@ -81,7 +91,11 @@ async def reject_signing(
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report")
 async def submit_stage_report(
-    wf_id: str, subject: Subject, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId,
+    subject: Subject,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey,
 ) -> dict:
     """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
     await school_journey(client, wf_id, staff)
@@ -91,17 +105,17 @@ async def submit_stage_report(
 
 class DisputeAnswerBody(BaseModel):
     concede: bool  # True: the learner is right and the record is voided
-    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    answer: Answer
 
 
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute-answer")
 async def answer_dispute(
-    wf_id: str,
-    record_no: Annotated[str, Path(max_length=64)],
+    wf_id: PathId,
+    record_no: PathId,
     body: DisputeAnswerBody,
     client: TemporalDep,
     staff: StaffUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     """The school answers a learner's dispute of a training record: concede, or contest it
     before the regulator."""
@@ -112,7 +126,11 @@ async def answer_dispute(
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")
 async def report_no_show(
-    wf_id: str, booking_id: str, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId,
+    booking_id: PathId,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey,
 ) -> dict:
     await school_journey(client, wf_id, staff)
     req = NoShowReport(booking_id, staff.id)
@@ -120,32 +138,36 @@ async def report_no_show(
 
 
 class Approval(BaseModel):
-    reason: str = Field("", max_length=200)
+    reason: Comment = ""
 
 
 @router.post("/journeys/{wf_id}/coach-change/approve")
 async def approve_coach_change(
-    wf_id: str,
+    wf_id: PathId,
     client: TemporalDep,
     staff: StaffUser,
+    key: IdempotencyKey,
     body: Approval | None = None,
-    key: IdempotencyKey = None,
 ) -> dict:
     await school_journey(client, wf_id, staff)
-    reason = body.reason.strip() if body else ""
+    reason = body.reason if body else ""
     return await _decide_coach_change(client, wf_id, staff, True, reason, key)
 
 
 @router.post("/journeys/{wf_id}/coach-change/reject")
 async def reject_coach_change(
-    wf_id: str, body: Rejection, client: TemporalDep, staff: StaffUser, key: IdempotencyKey = None
+    wf_id: PathId,
+    body: Rejection,
+    client: TemporalDep,
+    staff: StaffUser,
+    key: IdempotencyKey,
 ) -> dict:
     await school_journey(client, wf_id, staff)
-    return await _decide_coach_change(client, wf_id, staff, False, body.reason.strip(), key)
+    return await _decide_coach_change(client, wf_id, staff, False, body.reason, key)
 
 
 async def _decide_coach_change(
-    client: TemporalDep, wf_id: str, staff: StaffUser, approve: bool, reason: str, key: str | None
+    client: TemporalDep, wf_id: str, staff: StaffUser, approve: bool, reason: str, key: Idempotency
 ) -> dict:
     decision = StageReportAction(
         subject="", actor_id=staff.id, approve=approve, reason=reason, role="school_staff"

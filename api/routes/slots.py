@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from activities.slots import (
@@ -22,8 +22,10 @@ from activities.slots import (
     list_slots,
     publish_slot,
 )
+from api.bodies import StrictRoute
 from api.deps import SessionDep, StaffUser, TemporalDep
-from api.errors import field_error, not_found, temporal_errors
+from api.errors import api_error, field_error, not_found, temporal_errors
+from api.inputs import Id, Moment, PathId, Reason
 from api.journeys import handle
 from models.training import (
     MAX_SLOT_HOURS,
@@ -35,24 +37,24 @@ from models.training import (
 from workflows.journey import LearnerJourney
 from workflows.journey_state import SchoolCancelled
 
-router = APIRouter(prefix="/api/school", tags=["school"])
+router = APIRouter(prefix="/api/school", tags=["school"], route_class=StrictRoute)
 
 
 class SlotCreate(BaseModel):
     subject: Literal["field", "road"]
     kind: Literal["car", "simulator"] = "car"
-    coach_id: str = Field(max_length=32)
-    vehicle_id: str = Field(max_length=32)
-    ground_id: str | None = Field(default=None, max_length=32)
-    start: AwareDatetime  # on the hour
+    coach_id: Id
+    vehicle_id: Id
+    ground_id: Id | None = None
+    start: Moment  # on the hour
     hours: int = Field(ge=1, le=MAX_SLOT_HOURS)
     rate_kind: Literal["normal", "peak", "holiday"] = "normal"
 
 
 class LeaveCreate(BaseModel):
-    start: AwareDatetime
-    end: AwareDatetime
-    reason: str = Field(min_length=1, max_length=200)
+    start: Moment
+    end: Moment
+    reason: Reason
 
 
 class LeavePublic(BaseModel):
@@ -69,7 +71,7 @@ def refused(exc: SlotRefused, what: str) -> HTTPException:
         return field_error(exc.field or "body", exc.message)
     if exc.kind == "not_found":
         return not_found(what)
-    return HTTPException(status.HTTP_409_CONFLICT, exc.message)
+    return api_error(status.HTTP_409_CONFLICT, exc.message)
 
 
 def _public(slot: TrainingSlot, booking: SlotBooking | None = None) -> TrainingSlotPublic:
@@ -93,8 +95,8 @@ def create_slot(body: SlotCreate, session: SessionDep, staff: StaffUser) -> Trai
 def school_slots(
     session: SessionDep,
     staff: StaffUser,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    to: AwareDatetime | None = None,
+    start: Annotated[Moment | None, Query(alias="from")] = None,
+    to: Moment | None = None,
     slot_status: Annotated[Literal["open", "cancelled"] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[TrainingSlotPublic]:
@@ -104,7 +106,7 @@ def school_slots(
 
 @router.post("/coaches/{coach_id}/leave", status_code=status.HTTP_201_CREATED)
 def coach_leave(
-    coach_id: str, body: LeaveCreate, session: SessionDep, staff: StaffUser
+    coach_id: PathId, body: LeaveCreate, session: SessionDep, staff: StaffUser
 ) -> LeavePublic:
     try:
         leave, withdrawn = add_coach_leave(
@@ -128,16 +130,13 @@ def coach_leave(
     )
 
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-
-
 class SlotCancel(BaseModel):
     reason: Reason
 
 
 @router.delete("/slots/{slot_id}", response_model=None)
 async def withdraw_slot(
-    slot_id: str,
+    slot_id: PathId,
     session: SessionDep,
     client: TemporalDep,
     staff: StaffUser,
@@ -152,10 +151,7 @@ async def withdraw_slot(
     school_id = _school(staff.school_id)
     why = body.reason if body is not None else reason
     if why is None:
-        raise HTTPException(
-            422,
-            detail=[{"loc": ["query", "reason"], "msg": "reason is required", "type": "missing"}],
-        )
+        raise field_error("reason", "请填写撤课原因", kind="missing", where="query")
     slot = session.get(TrainingSlot, slot_id)
     if slot is None or slot.school_id != school_id:
         raise not_found("slot")
@@ -170,7 +166,7 @@ async def withdraw_slot(
         except SlotRefused as exc:
             raise refused(exc, "slot") from exc
     if booking.start.replace(tzinfo=booking.start.tzinfo or UTC) <= datetime.now(UTC):
-        raise HTTPException(status.HTTP_409_CONFLICT, "课时已开始，不能取消")
+        raise api_error(status.HTTP_409_CONFLICT, "课时已开始，不能取消", "slot_started")
     async with temporal_errors():
         await handle(client, booking.journey_id).signal(
             LearnerJourney.school_cancelled, SchoolCancelled(booking.id, why)
@@ -184,5 +180,5 @@ async def withdraw_slot(
 def _school(school_id: str | None) -> str:
     # Staff accounts are always bound to a school; one without is a data error, not a caller's.
     if school_id is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "account not bound to a school")
+        raise api_error(status.HTTP_403_FORBIDDEN, "该账户未绑定驾校")
     return school_id

@@ -5,7 +5,7 @@ view. The journey's validators refuse what the rules forbid (409, nothing writte
 that cannot be right is a 422 naming the field before the journey is asked at all.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -15,8 +15,11 @@ from pydantic import BaseModel, Field, StringConstraints
 from activities.bookings import open_slots
 from activities.slots import held
 from api import documents as docs
+from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
+from api.idempotency import Idempotency
+from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason
 from api.journeys import (
     ApplicantData,
     JourneyCreate,
@@ -46,12 +49,9 @@ from workflows.journey_state import (
     Transfer,
 )
 
-router = APIRouter(prefix="/api/learner", tags=["learner"])
+router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
 
 Stars = Annotated[int, Field(ge=1, le=5)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 ARCHIVE_KINDS = ("registration", "teaching_log", "training_records", "certificate")
 
 
@@ -60,7 +60,7 @@ def _policy(request: Request, view: JourneyView) -> Policy:
 
 
 async def _update(
-    client: TemporalDep, wf_id: str, update: Any, arg: Any, key: str | None
+    client: TemporalDep, wf_id: str, update: Any, arg: Any, key: Idempotency
 ) -> dict[str, Any]:
     return view_json(await run_update(client, wf_id, update, arg, key))
 
@@ -70,7 +70,7 @@ async def _update(
 
 @router.get("/journeys/{wf_id}/slots")
 async def list_open_slots(
-    wf_id: str,
+    wf_id: PathId,
     request: Request,
     session: SessionDep,
     client: TemporalDep,
@@ -106,16 +106,16 @@ def _utc(moment: datetime) -> datetime:
 
 
 class BookingCreate(BaseModel):
-    slot_id: str = Field(min_length=1, max_length=64)
+    slot_id: Id
 
 
 @router.post("/journeys/{wf_id}/bookings")
 async def book_slot(
-    wf_id: str,
+    wf_id: PathId,
     body: BookingCreate,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = BookSlotRequest(body.slot_id)
@@ -128,12 +128,12 @@ class BookingCancel(BaseModel):
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/cancel")
 async def cancel_booking(
-    wf_id: str,
-    booking_id: str,
+    wf_id: PathId,
+    booking_id: PathId,
     client: TemporalDep,
     learner: LearnerUser,
+    key: IdempotencyKey,
     body: BookingCancel | None = None,
-    key: IdempotencyKey = None,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = CancelBookingRequest(booking_id, body.reason if body else "")
@@ -145,11 +145,11 @@ async def cancel_booking(
 
 @router.post("/journeys/{wf_id}/records/{record_no}/confirm")
 async def confirm_record(
-    wf_id: str,
-    record_no: str,
+    wf_id: PathId,
+    record_no: PathId,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     return await _update(
@@ -163,12 +163,12 @@ class Dispute(BaseModel):
 
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute")
 async def dispute_record(
-    wf_id: str,
-    record_no: str,
+    wf_id: PathId,
+    record_no: PathId,
     body: Dispute,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = RecordDecision(record_no, dispute_reason=body.reason)
@@ -186,12 +186,12 @@ class StageRating(BaseModel):
 
 @router.post("/journeys/{wf_id}/stages/{subject}/confirm")
 async def confirm_stage(
-    wf_id: str,
+    wf_id: PathId,
     subject: Literal["theory", "safety"],
     body: StageRating,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
@@ -200,11 +200,11 @@ async def confirm_stage(
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
 async def confirm_stage_report(
-    wf_id: str,
+    wf_id: PathId,
     subject: Subject,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = StageReportAction(subject.value, learner.id, role="learner")
@@ -216,20 +216,21 @@ async def confirm_stage_report(
 
 class ExamBookingCreate(BaseModel):
     subject: Subject
-    exam_date: date
+    exam_date: Day
     venue: Annotated[
-        str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+        str | None,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK),
     ] = None
 
 
 @router.post("/journeys/{wf_id}/exams")
 async def book_exam(
-    wf_id: str,
+    wf_id: PathId,
     body: ExamBookingCreate,
     request: Request,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     venue = body.venue or f"{_policy(request, view).city_name}机动车驾驶人考试中心"
@@ -239,11 +240,11 @@ async def book_exam(
 
 @router.post("/journeys/{wf_id}/exams/{subject}/cancel")
 async def cancel_exam(
-    wf_id: str,
+    wf_id: PathId,
     subject: Subject,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     return await _update(client, wf_id, LearnerJourney.cancel_exam, CancelExam(subject.value), key)
@@ -259,19 +260,20 @@ class CoachChangeCreate(BaseModel):
 
 @router.post("/journeys/{wf_id}/coach-change")
 async def request_coach_change(
-    wf_id: str,
+    wf_id: PathId,
     body: CoachChangeCreate,
     session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     coach = session.get(Coach, body.coach_id)
     if coach is None or coach.school_id != view.school_id or not coach.active:
-        raise field_error("coach_id", "no active coach with this id at the journey's school")
+        raise field_error("coach_id", "该驾校没有此在岗教练", kind="unknown_coach")
     if view.vehicle_class not in coach.permitted_classes:
-        raise field_error("coach_id", f"coach {coach.name} may not teach {view.vehicle_class}")
+        message = f"教练{coach.name}未获准教授{view.vehicle_class}车型"
+        raise field_error("coach_id", message, kind="coach_not_permitted")
     req = CoachChangeRequest(coach.id, coach.name, body.reason)
     return await _update(client, wf_id, LearnerJourney.request_coach_change, req, key)
 
@@ -284,11 +286,11 @@ class FollowupCreate(BaseModel):
 
 @router.post("/journeys/{wf_id}/followup")
 async def add_followup_review(
-    wf_id: str,
+    wf_id: PathId,
     body: FollowupCreate,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     await own_journey(client, wf_id, learner)
     req = FollowupReview(body.school_stars, body.coach_stars, body.comment)
@@ -305,17 +307,17 @@ class TransferCreate(ApplicantData):
 
 @router.post("/journeys/{wf_id}/transfer")
 async def transfer(
-    wf_id: str,
+    wf_id: PathId,
     body: TransferCreate,
     request: Request,
     session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
-    key: IdempotencyKey = None,
+    key: IdempotencyKey,
 ) -> dict:
     view = await own_journey(client, wf_id, learner)
     if body.school_id == view.school_id:
-        raise field_error("school_id", "转入驾校不能与当前驾校相同")
+        raise field_error("school_id", "转入驾校不能与当前驾校相同", kind="same_school")
     enrolment = JourneyCreate(
         **body.model_dump(exclude={"reason"}), vehicle_class=view.vehicle_class
     )
@@ -329,7 +331,7 @@ async def transfer(
 
 @router.get("/journeys/{wf_id}/documents/{kind}.pdf")
 async def archive_pdf(
-    wf_id: str, kind: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId, kind: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
 ) -> Response:
     """One archive document, once the learner has graduated (404 before)."""
     if kind not in ARCHIVE_KINDS:

@@ -5,19 +5,20 @@ because the workflow ignores a result it already has.
 """
 
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StringConstraints, ValidationError
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, StrictBool, StringConstraints, ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.bodies import StrictRoute, parse_json
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import not_found, temporal_errors
+from api.errors import api_error, not_found, temporal_errors
+from api.inputs import Day, Moment
 from api.journeys import escrow_account
 from core.config import Settings
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -26,7 +27,7 @@ from workflows.journey import LearnerJourney
 from workflows.journey_state import ExamResult, HealthResult, PaymentCallback, TrainingRecord
 from workflows.late_payment import LatePayment, LatePaymentRefund
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], route_class=StrictRoute)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -42,7 +43,7 @@ class PaymentEvent(BaseModel):
     payer_ref: Ref
     amount_fen: Annotated[int, Field(ge=1, le=10_000_000_000)]
     bank_txn_id: Ref
-    paid_at: AwareDatetime
+    paid_at: Moment
 
 
 class HealthEvent(BaseModel):
@@ -50,7 +51,7 @@ class HealthEvent(BaseModel):
     booking_id: Ref
     learner_ref: Ref
     passed: StrictBool
-    examined_at: AwareDatetime
+    examined_at: Moment
     reason: Note | None = None
     items: Annotated[dict[Ref, Any], Field(max_length=50)] = {}
 
@@ -62,8 +63,8 @@ class TrainingRecordEvent(BaseModel):
     journey_ref: Ref
     subject: Literal["theory", "field", "road", "safety"]
     mode: Literal["classroom", "remote", "practical", "simulator"]
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
     valid_minutes: Minutes
     invalid_minutes: Minutes = 0
     invalid_reason: Note | None = None
@@ -79,23 +80,20 @@ class ExamResultEvent(BaseModel):
     booking_id: Ref
     journey_ref: Ref
     subject: Literal[1, 2, 3, 4]
-    exam_date: date
+    exam_date: Day
     attempts: Annotated[list[ExamAttempt], Field(max_length=5)]
     passed: StrictBool
-    permit_issued_at: date | None = None
+    permit_issued_at: Day | None = None
 
 
 async def _verified(request: Request, secret: str) -> dict[str, Any]:
     body = await request.body()
     headers = request.headers
     if not verify(body, secret, headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER)):
-        raise HTTPException(401, "bad or missing webhook signature")
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise HTTPException(422, "body is not JSON") from exc
+        raise api_error(401, "回调签名缺失、有误或已过期", "bad_signature")
+    data = parse_json(body)
     if not isinstance(data, dict):
-        raise HTTPException(422, "body must be a JSON object")
+        raise RequestValidationError([{"type": "model_type", "loc": ("body",), "msg": ""}])
     return data
 
 
@@ -103,7 +101,8 @@ def _parse(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_context=False)) from exc
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from exc
 
 
 async def _relay(

@@ -300,6 +300,18 @@ async def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(
     assert await footprint(api, dev_env, journey) == before
 
 
+@pytest.mark.parametrize("key", ["键".encode(), "a b", "", "k" * 129])
+async def test_an_idempotency_key_is_visible_ascii_of_at_most_128_characters(
+    api: Api, dev_env: WorkflowEnvironment, journey: Journey, key: bytes | str
+) -> None:
+    before = await footprint(api, dev_env, journey)
+    headers = {**journey.me, "Idempotency-Key": key}
+    r = await api.http.post(journey.url("/withdraw"), json={"reason": "搬家"}, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert await footprint(api, dev_env, journey) == before
+
+
 async def test_school_and_regulator_input_is_checked(
     api: Api, dev_env: WorkflowEnvironment, journey: Journey
 ) -> None:

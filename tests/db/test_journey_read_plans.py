@@ -1,5 +1,5 @@
 """The regulator's reads on the journeys read model come from their own indexes (migration
-0006), on SQLite and on PostgreSQL: the plans `make bench` prints, checked on a few thousand
+0007), on SQLite and on PostgreSQL: the plans `make bench` prints, checked on a few thousand
 journeys (PostgreSQL analysed, as autovacuum would)."""
 
 import random

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from activities.records import JourneyProjection, RecordActivities
 from core.db import make_engine, migrate
 from models.demo import load_demo_data
 from models.ledger import EntryKind, LedgerEntry
+from tests import servers
 from tests.workflows.fakes import FakeSubsystems
 from workflows.journey import LearnerJourney
 from workflows.journey_state import JourneyInput
@@ -60,6 +62,10 @@ class Harness:
         )
         # Not bound to the first run: queries, updates and results follow continue-as-new.
         return self.follow(started.id)
+
+    async def sleep(self, duration: timedelta | float) -> None:
+        """Skips time on the server however long the activities in between take."""
+        await servers.skip_time(self.env, duration)
 
     def follow(self, workflow_id: str) -> WorkflowHandle:
         handle = self.env.client.get_workflow_handle_for(LearnerJourney.run, workflow_id)

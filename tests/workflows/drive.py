@@ -122,8 +122,11 @@ async def send_record(
     return record_no
 
 
-async def train_theory_like(h: Harness, handle: WorkflowHandle, subject: str) -> None:
-    """Classroom hours first, then remote ones, four 学时 a day (the policy's cap)."""
+async def train_theory_like(
+    h: Harness, handle: WorkflowHandle, subject: str, confirm: bool = True
+) -> None:
+    """Classroom hours first, then remote ones, four 学时 a day (the policy's cap); then the
+    learner confirms the stage (unless not `confirm`)."""
     view = await current_view(handle)
     p = view.state.subjects[subject]
     classroom, remote = p.classroom_min_minutes, p.required_minutes - p.classroom_min_minutes
@@ -133,7 +136,10 @@ async def train_theory_like(h: Harness, handle: WorkflowHandle, subject: str) ->
             start = await next_hour(h, days=h.next_theory_day(), hour=19)
             await send_record(h, handle, subject, mode, start, minutes)
             total -= minutes
-    await handle.execute_update(LearnerJourney.confirm_theory, RateStage(subject, 5, 4, "讲解清楚"))
+    if confirm:
+        await handle.execute_update(
+            LearnerJourney.confirm_theory, RateStage(subject, 5, 4, "讲解清楚")
+        )
 
 
 async def pass_stage_report(handle: WorkflowHandle, subject: str) -> None:
@@ -228,6 +234,19 @@ async def train_practical(
         start = await next_hour(h, days=h.next_practical_day())
         await practical_session(h, handle, subject, school_id, start, length)
         todo -= length
+
+
+async def to_field(h: Harness, inp: JourneyInput | None = None) -> WorkflowHandle:
+    handle = await to_training(h, inp)
+    await finish_subject(h, handle, "theory")
+    await until(handle, lambda v: v.state.stage == "field")
+    return handle
+
+
+async def book(h: Harness, handle: WorkflowHandle, start: datetime, hours: int = 2) -> str:
+    slot = publish(h, "S371100001", "field", start, hours)
+    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
+    return state.bookings[-1].booking_id
 
 
 async def practical_session(

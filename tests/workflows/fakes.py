@@ -43,7 +43,8 @@ class FakeSubsystems:
     balances: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     moved_keys: set[str] = field(default_factory=set)
     archive: ArchiveData | None = None
-    order_gate: asyncio.Event | None = None  # when set, creating an order waits for it
+    # activity name -> a gate the stand-in waits at (see `gate`)
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def activities(self, bank: bool = True) -> list:  # type: ignore[type-arg]
         """Every stand-in; without `bank`, the bank's are left to a real adapter."""
@@ -71,6 +72,15 @@ class FakeSubsystems:
             self.render_archive,
         ]
 
+    def gate(self, activity_name: str) -> asyncio.Event:
+        """Holds that stand-in's calls until the returned event is set: an Update in it keeps
+        the journey's lock while the test sends more."""
+        return self.gates.setdefault(activity_name, asyncio.Event())
+
+    async def _through_gate(self, activity_name: str) -> None:
+        if activity_name in self.gates:
+            await self.gates[activity_name].wait()
+
     def bank_paid(self, order_id: str, payer: str) -> None:
         """The bank's side of a successful payment (its callback is sent by the test)."""
         self.balances[payer][0] += self.orders[order_id]
@@ -88,12 +98,12 @@ class FakeSubsystems:
 
     @activity.defn(name="health.book_and_pay")
     async def book_and_pay(self, req: BookHealthSlot) -> None:
+        await self._through_gate("health.book_and_pay")
         self.calls.append(("health", req.booking_id))
 
     @activity.defn(name="bank.create_order")
     async def create_order(self, req: CreateOrder) -> str:
-        if self.order_gate is not None:
-            await self.order_gate.wait()
+        await self._through_gate("bank.create_order")
         self.orders[req.order_id] = req.amount_fen
         self.calls.append(("order", req.order_id))
         return f"http://bank.test/pay/{req.order_id}"
@@ -123,6 +133,7 @@ class FakeSubsystems:
 
     @activity.defn(name="bank.release")
     async def release(self, req: MoveHeldMoney) -> str:
+        await self._through_gate("bank.release")
         return self._move(req, 1, 0)
 
     @activity.defn(name="bank.refund")
@@ -146,6 +157,8 @@ class FakeSubsystems:
 
     @activity.defn(name="documents.render_contract")
     async def render_contract(self, req: RenderContract) -> str:
+        await self._through_gate("documents.render_contract")
+        self.calls.append(("contract", "signed" if req.signature_png_b64 else "preview"))
         return "signed-sha" if req.signature_png_b64 else "preview-sha"
 
     @activity.defn(name="documents.render_invoice")

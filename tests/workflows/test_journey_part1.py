@@ -73,12 +73,19 @@ async def test_health_result_for_another_booking_is_ignored(harness: Harness) ->
     assert view.state.stage == "health_check" and view.state.health.passed is None
 
 
-async def test_second_booking_while_waiting_for_result_is_refused(harness: Harness) -> None:
+async def test_second_booking_while_waiting_for_result(harness: Harness) -> None:
+    """The same booking again is answered with the first; another one is refused."""
     handle = await to_health_check(harness)
     booking = BookHealthCheck("H371100001", "2026-11-02T08:00", 6000)
-    await handle.execute_update(LearnerJourney.book_health_check, booking)
+    first = await handle.execute_update(LearnerJourney.book_health_check, booking)
+    again = await handle.execute_update(LearnerJourney.book_health_check, booking)
+    assert again.health == first.health
+    assert [c for c in harness.fakes.calls if c[0] == "health"] == [
+        ("health", first.health.booking_id)
+    ]
+    elsewhere = BookHealthCheck("H371100002", "2026-11-02T08:00", 6000)
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await handle.execute_update(LearnerJourney.book_health_check, booking)
+        await handle.execute_update(LearnerJourney.book_health_check, elsewhere)
     assert "已预约体检" in str(err.value.cause)
 
 
@@ -86,7 +93,7 @@ async def test_update_at_the_wrong_stage_is_refused_without_history(harness: Har
     handle = await to_health_check(harness)
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await handle.execute_update(LearnerJourney.approve_signing, StaffDecision("U-school1"))
-    assert "wrong stage" in str(err.value.cause)
+    assert "当前阶段不能办理" in str(err.value.cause)
 
 
 async def test_signing_rejected_by_the_school(harness: Harness) -> None:
@@ -106,7 +113,7 @@ async def test_signing_not_done_in_time_lapses_after_a_reminder(harness: Harness
     handle = await to_health_check(harness)
     await pass_health(harness, handle)
     await until(handle, lambda v: v.state.stage == "signing")
-    await harness.env.sleep(timedelta(days=policy().timers.signing_expiry // 86400 + 1))
+    await harness.sleep(timedelta(days=policy().timers.signing_expiry // 86400 + 1))
     result = await handle.result()
     assert result.status == "rejected" and "面签超时" in result.end_reason
     assert ("signing", "reminder") in [(s.step, s.outcome) for s in result.steps]
@@ -130,10 +137,13 @@ async def test_expired_health_result_forces_a_new_check(harness: Harness) -> Non
 
 async def test_unpaid_order_expires_and_can_be_reissued(harness: Harness) -> None:
     handle = await to_payment(harness)
-    await handle.execute_update(LearnerJourney.create_payment, CreatePayment("wechat"))
-    with pytest.raises(WorkflowUpdateFailedError):  # one open order at a time
-        await handle.execute_update(LearnerJourney.create_payment, CreatePayment("wechat"))
-    await harness.env.sleep(policy().timers.payment_expiry + 5)
+    first = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("wechat"))
+    # One open order at a time: the same request again is answered with it, another refused.
+    again = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("wechat"))
+    assert again.orders == first.orders
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay"))
+    await harness.sleep(policy().timers.payment_expiry + 5)
     view = await until(handle, lambda v: v.state.orders[0].status == "expired")
     assert view.state.waiting_on == "learner"
     order_id = await pay(harness, handle)
@@ -151,7 +161,7 @@ async def test_order_paid_just_before_expiry_is_booked_not_cancelled(harness: Ha
     order_id = state.orders[0].order_id
     harness.fakes.paid_before_cancel.add(order_id)
     harness.fakes.bank_paid(order_id, handle.id)
-    await harness.env.sleep(policy().timers.payment_expiry + 5)  # the callback never came
+    await harness.sleep(policy().timers.payment_expiry + 5)  # the callback never came
     view = await until(handle, lambda v: v.state.stage == "theory")
     assert view.state.money.deposited_fen == C1_TUITION
     harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)

@@ -165,7 +165,7 @@ async def test_learning_permit_expiry_ends_the_journey(harness: Harness) -> None
     handle = await to_training(harness)
     await finish_subject(harness, handle, "theory")
     await until(handle, lambda v: v.state.stage == "field")
-    await harness.env.sleep(timedelta(days=3 * 365 + 5))
+    await harness.sleep(timedelta(days=3 * 365 + 5))
     result = await handle.result()
     assert result.status == "failed" and "学习驾驶证明已过有效期" in result.end_reason
     harness.assert_ledger_matches_bank(handle.id, held=0)
@@ -365,7 +365,7 @@ async def test_no_show_costs_the_policy_fee(harness: Harness) -> None:
     )
     state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
     no_show = NoShowReport(state.bookings[-1].booking_id, "U-school1")
-    await harness.env.sleep(timedelta(days=2))  # the session's time passes; nobody came
+    await harness.sleep(timedelta(days=2))  # the session's time passes; nobody came
     state = await handle.execute_update(LearnerJourney.report_no_show, no_show)
     assert (state.bookings[-1].status, state.bookings[-1].fee_fen) == ("no_show", 2 * FIELD_RATE)
     assert state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE
@@ -387,10 +387,13 @@ async def test_no_show_costs_the_policy_fee(harness: Harness) -> None:
 async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None:
     handle = await to_training(harness)
     change = CoachChangeRequest("S371100001-K2", "李春梅", "沟通不畅")
-    await handle.execute_update(LearnerJourney.request_coach_change, change)
-    assert "已有待审批" in await refusal(handle, LearnerJourney.request_coach_change, change)
+    first = await handle.execute_update(LearnerJourney.request_coach_change, change)
+    again = await handle.execute_update(LearnerJourney.request_coach_change, change)
+    assert again.coach_change == first.coach_change
+    other = CoachChangeRequest("S371100001-K3", "赵六", "沟通不畅")
+    assert "已有待审批" in await refusal(handle, LearnerJourney.request_coach_change, other)
     reject = StageReportAction("", "U-school1", approve=False, role="school_staff")
-    assert "reason is required" in await refusal(handle, LearnerJourney.decide_coach_change, reject)
+    assert "驳回时请填写理由" in await refusal(handle, LearnerJourney.decide_coach_change, reject)
     state = await handle.execute_update(
         LearnerJourney.decide_coach_change, StageReportAction("", "U-school1", role="school_staff")
     )

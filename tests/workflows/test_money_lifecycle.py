@@ -14,16 +14,17 @@ from models.journeys import JourneyRecord
 from tests.factories import C1_TUITION, SERVICES, journey_input, policy, until
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
+    book,
     finish_subject,
     next_hour,
     pass_health,
     pass_stage_report,
     pay,
     practical_session,
-    publish,
     refusal,
     send_record,
     sit_exam,
+    to_field,
     to_health_check,
     to_payment,
     to_training,
@@ -34,14 +35,12 @@ from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     BookExam,
     BookHealthCheck,
-    BookSlotRequest,
     CancelExam,
     CreatePayment,
     DisputeAnswer,
     DisputeRuling,
     ExamResult,
     HealthResult,
-    JourneyInput,
     PaymentCallback,
     RecordDecision,
     SchoolCancelled,
@@ -76,19 +75,6 @@ async def test_stage_report_acted_on_during_a_read_model_write_does_not_hang(
     assert view.state.subjects["theory"].report.status == "approved"
 
 
-async def to_field(h: Harness, inp: JourneyInput | None = None) -> WorkflowHandle:
-    handle = await to_training(h, inp)
-    await finish_subject(h, handle, "theory")
-    await until(handle, lambda v: v.state.stage == "field")
-    return handle
-
-
-async def book(h: Harness, handle: WorkflowHandle, start: datetime, hours: int = 2) -> str:
-    slot = publish(h, "S371100001", "field", start, hours)
-    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
-    return state.bookings[-1].booking_id
-
-
 @pytest.mark.parametrize("into_session", [timedelta(hours=1), timedelta(days=2)])
 async def test_withdrawal_with_a_session_begun_settles_it_as_missed(
     harness: Harness, into_session: timedelta
@@ -97,7 +83,7 @@ async def test_withdrawal_with_a_session_begun_settles_it_as_missed(
     handle = await to_field(harness)
     start = await next_hour(harness, days=harness.next_practical_day())
     await book(harness, handle, start)
-    await harness.env.sleep(start - await harness.env.get_current_time() + into_session)
+    await harness.sleep(start - await harness.env.get_current_time() + into_session)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
     result = await handle.result()
     assert (result.status, result.bookings[-1].status) == ("withdrawn", "no_show")
@@ -261,7 +247,7 @@ async def test_withdrawal_while_the_run_waits_to_continue_as_new_is_kept(
     # Same journey, same history so far, but a limit just ahead: start it again with it.
     await handle.terminate("restart with a short history limit")
     handle = await to_training(harness, replace(journey_input(), history_limit=limit))
-    harness.fakes.order_gate = asyncio.Event()
+    order_gate = harness.fakes.gate("bank.create_order")
     topup = asyncio.create_task(
         handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay", 5000))
     )
@@ -269,7 +255,7 @@ async def test_withdrawal_while_the_run_waits_to_continue_as_new_is_kept(
     while len((await handle.fetch_history()).events) <= limit + 8:
         await handle.signal(LearnerJourney.health_result, ignored)  # history grows, nothing else
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
-    harness.fakes.order_gate.set()
+    order_gate.set()
     await topup
     result = await asyncio.wait_for(handle.result(), timeout=30)
     assert (result.status, result.runs) == ("withdrawn", 2)
@@ -281,7 +267,7 @@ async def test_unpaid_topup_expires_by_the_policy(harness: Harness) -> None:
     topup = CreatePayment("wechat", 5000)
     state = await handle.execute_update(LearnerJourney.create_payment, topup)
     assert state.orders[-1].status == "pending"
-    await harness.env.sleep(timedelta(days=2))  # the policy's payment expiry is one day
+    await harness.sleep(timedelta(days=2))  # the policy's payment expiry is one day
     await until(handle, lambda v: v.state.orders[-1].status == "expired")
     assert ("cancel", state.orders[-1].order_id) in harness.fakes.calls
     state = await handle.execute_update(LearnerJourney.create_payment, topup)
@@ -306,7 +292,7 @@ async def test_topup_open_at_graduation_is_cancelled_and_paying_it_later_is_refu
     harness.fakes.bank_paid(topup.order_id, handle.id)
     paid = PaymentCallback(topup.order_id, 5000, "TXN-late", await harness.env.get_current_time())
     await handle.signal(LearnerJourney.payment_callback, paid)
-    await harness.env.sleep(timedelta(days=31))  # the follow-up window closes
+    await harness.sleep(timedelta(days=31))  # the follow-up window closes
     result = await handle.result()
     assert (result.status, result.money.held_fen) == ("completed", 0)
     harness.assert_ledger_matches_bank(handle.id, held=0)
@@ -319,7 +305,7 @@ async def test_unconfirmed_record_is_confirmed_after_the_window(harness: Harness
     record = await practical_session(
         harness, handle, "field", "S371100001", start, 2, confirm=False
     )
-    await harness.env.sleep(timedelta(days=5))  # past the session and the 3-day window
+    await harness.sleep(timedelta(days=5))  # past the session and the 3-day window
     view = await until(handle, lambda v: v.state.records[-1].status == "confirmed")
     entry = view.state.records[-1]
     assert (entry.record_no, entry.decided_by) == (record, "auto")
@@ -338,7 +324,7 @@ async def test_withdrawal_pays_validated_hours_the_learner_left_unconfirmed(
     earned = SERVICES + 40000 + 2 * FIELD_RATE
     view = await until(handle, lambda v: v.state.money.refunded_fen > 0)
     assert view.state.money.refunded_fen == C1_TUITION - earned
-    await harness.env.sleep(timedelta(days=5))  # the record's confirmation window passes
+    await harness.sleep(timedelta(days=5))  # the record's confirmation window passes
     result = await handle.result()
     assert (result.money.released_fen, result.money.refunded_fen) == (earned, C1_TUITION - earned)
     harness.assert_ledger_matches_bank(handle.id, held=0)
@@ -367,7 +353,7 @@ async def test_disputes_end_by_the_school_the_regulator_or_the_deadline(harness:
         handle, LearnerJourney.rule_dispute, replace(ruling, record_no=conceded)
     )
     await handle.execute_update(LearnerJourney.rule_dispute, ruling)
-    await harness.env.sleep(timedelta(days=4))  # the school never answers the third
+    await harness.sleep(timedelta(days=4))  # the school never answers the third
     view = await until(handle, lambda v: v.state.records[-1].status == "voided")
     status = {r.record_no: (r.status, r.decided_by) for r in view.state.records}
     assert status[contested] == ("confirmed", "U-rizhao")
@@ -382,7 +368,7 @@ async def test_disputes_end_by_the_school_the_regulator_or_the_deadline(harness:
 
 async def test_enrolment_without_progress_lapses(harness: Harness) -> None:
     handle = await to_health_check(harness)  # and then nothing: no check is ever booked
-    await harness.env.sleep(timedelta(days=91))
+    await harness.sleep(timedelta(days=91))
     result = await handle.result()
     assert (result.status, result.end_reason) == ("rejected", "报名后长期未推进，报名已失效")
     assert ("withdraw", result.learner_no) in harness.fakes.calls
@@ -411,6 +397,7 @@ async def test_exam_dates_are_bounded_and_a_booking_can_be_cancelled(harness: Ha
     await pass_stage_report(handle, "theory")
     far = (await today(harness) + timedelta(days=61)).isoformat()
     assert "60 天以内" in await refusal(handle, LearnerJourney.book_exam, BookExam("theory", far))
+    assert "没有待考" in await refusal(handle, LearnerJourney.cancel_exam, CancelExam("theory"))
     soon = (await today(harness) + timedelta(days=3)).isoformat()
     state = await handle.execute_update(LearnerJourney.book_exam, BookExam("theory", soon))
     booking = state.subjects["theory"].exam.booking_id
@@ -418,7 +405,10 @@ async def test_exam_dates_are_bounded_and_a_booking_can_be_cancelled(harness: Ha
     exam = state.subjects["theory"].exam
     assert (exam.booking_id, exam.bookings) == ("", 0)
     assert ("exam_cancel", booking) in harness.fakes.calls
-    assert "没有待考" in await refusal(handle, LearnerJourney.cancel_exam, CancelExam("theory"))
+    # Cancelled again (a second click): the same answer, nothing more cancelled.
+    again = await handle.execute_update(LearnerJourney.cancel_exam, CancelExam("theory"))
+    assert again.subjects["theory"].exam == exam
+    assert [c for c in harness.fakes.calls if c[0] == "exam_cancel"] == [("exam_cancel", booking)]
     await sit_exam(harness, handle, "theory", await today(harness) + timedelta(days=4))
 
 
@@ -428,7 +418,7 @@ async def test_a_tuition_order_paid_after_another_is_refunded_whole(harness: Har
     handle = await to_payment(harness)
     state = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("unionpay"))
     first = state.orders[-1]
-    await harness.env.sleep(timedelta(days=2))  # the policy's payment expiry is one day
+    await harness.sleep(timedelta(days=2))  # the policy's payment expiry is one day
     await until(handle, lambda v: v.state.orders[-1].status == "expired")
     await pay(harness, handle)
     await until(handle, lambda v: v.state.stage == "theory")

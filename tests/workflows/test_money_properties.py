@@ -131,7 +131,7 @@ async def act(h: Harness, bank: Bank, handle: WorkflowHandle, action: tuple) -> 
             if action[2]:
                 await bank.pay(h, handle, created.orders[-1].order_id, action[3])
         elif kind == "sleep":
-            await h.env.sleep(action[1] * 86400)
+            await h.sleep(action[1] * 86400)
     except WorkflowUpdateFailedError:
         pass
 
@@ -173,7 +173,7 @@ async def test_no_fen_is_lost_whatever_happens(
         elif ending == "transfer":
             new = journey_input(school_id="S371100002")
             await handle.execute_update(LearnerJourney.transfer, Transfer("离家近", new))
-        await h.env.sleep(30 * 86400)  # every record, dispute and order deadline passes
+        await h.sleep(30 * 86400)  # every record, dispute and order deadline passes
         state = (await until(handle, lambda v: v.state.waiting_on != "platform")).state
         if ending != "stay":
             state = await handle.result()

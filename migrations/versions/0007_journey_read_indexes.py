@@ -3,14 +3,14 @@
 `make bench` (item 4) showed PostgreSQL reading the whole table for the stuck list and the
 counts per stage, and both databases sorting every matching row for the lists.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
