@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: run test fuzz lint deps clean record-histories
+.PHONY: run test fuzz bench lint deps clean record-histories
 
 $(STAMP): pyproject.toml scripts/setup-system.sh
 	bash scripts/setup-system.sh
@@ -25,6 +25,16 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	XUEJIA_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -ra tests/workflows/test_money_properties.py \
 		tests/api/test_schema_fuzz.py
+
+# Figures against the engine's own, measured in one run on its own servers (bench/README.md);
+# outside `make test`, with its own extra (the chart).
+BENCH_STAMP := .venv/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m bench
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -6,10 +6,23 @@ without querying every workflow.
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 
 class JourneyRecord(SQLModel, table=True):
+    # For the regulator's and the school's lists (migration 0007 says which read each serves).
+    __table_args__ = (
+        sa.Index("ix_journeyrecord_status_stage_entered_at", "status", "stage_entered_at"),
+        sa.Index("ix_journeyrecord_status_city_code_stage", "status", "city_code", "stage"),
+        sa.Index(
+            "ix_journeyrecord_school_id_stage_stage_entered_at",
+            "school_id",
+            "stage",
+            "stage_entered_at",
+        ),
+    )
+
     workflow_id: str = Field(primary_key=True, max_length=128)
     learner_id: str = Field(foreign_key="user.id", index=True, max_length=32)
     school_id: str = Field(foreign_key="school.id", index=True, max_length=32)

@@ -22,27 +22,36 @@ VAR = ROOT / "var"
 PY = sys.executable
 
 
-def wait_for_port(port: int, what: str, seconds: float = 60) -> None:
+def wait_for_port(port: int, what: str, seconds: float = 60, logs: Path = VAR / "logs") -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.3)
-    raise SystemExit(f"{what} did not open port {port} within {seconds:.0f}s; see var/logs/")
+    raise SystemExit(f"{what} did not open port {port} within {seconds:.0f}s; see {logs}/")
 
 
-def launch(name: str, args: list[str], procs: list[tuple[str, subprocess.Popen]]) -> None:
-    log = open(VAR / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+def launch(
+    name: str,
+    args: list[str],
+    procs: list[tuple[str, subprocess.Popen]],
+    *,
+    logs: Path = VAR / "logs",
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """Starts a child in its own session, its output in `logs`/<name>.log; `env` adds to ours."""
+    log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
     proc = subprocess.Popen(
         args,
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     procs.append((name, proc))
+    return proc
 
 
 def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
