@@ -2,9 +2,15 @@
 
 Each port's dependency checks the role once, here, so handlers only check scope of the
 particular record they touch.
+
+Dependencies are coroutines, so none of them waits for one of the server's worker threads,
+and a request gives its database connection back before it waits on Temporal: the caller is
+read in a transaction of its own (objects stay loaded after it ends), and so is an
+Idempotency-Key claim. Holding a connection across those waits starved the pool (and the
+threads queued for it) at a few dozen concurrent learners.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import jwt
@@ -29,22 +35,22 @@ ROLE_NAMES = {
 }
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_session(settings: SettingsDep) -> Iterator[Session]:
-    with Session(engine_for(settings.database_url)) as session:
+async def get_session(settings: SettingsDep) -> AsyncIterator[Session]:
+    with Session(engine_for(settings.database_url), expire_on_commit=False) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     client: Client | None = request.app.state.temporal
     if client is None:
         raise api_error(status.HTTP_503_SERVICE_UNAVAILABLE, "流程引擎暂不可用，请稍后重试")
@@ -54,7 +60,7 @@ def get_temporal(request: Request) -> Client:
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
-def current_user(
+async def current_user(
     session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
     unauthorized = api_error(
@@ -67,6 +73,7 @@ def current_user(
     except jwt.InvalidTokenError as exc:
         raise unauthorized from exc
     user = session.get(User, claims.get("sub", ""))
+    session.commit()  # ends the read: the connection goes back to the pool
     if user is None or not user.active:
         raise unauthorized
     return user
@@ -76,7 +83,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def _role(*roles: Role):  # type: ignore[no-untyped-def]
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in roles:
             raise api_error(status.HTTP_403_FORBIDDEN, f"此入口仅限{ROLE_NAMES[roles[0]]}使用")
         return user
@@ -84,7 +91,7 @@ def _role(*roles: Role):  # type: ignore[no-untyped-def]
     return check
 
 
-def _regulator(user: Annotated[User, Depends(_role(Role.regulator))]) -> User:
+async def _regulator(user: Annotated[User, Depends(_role(Role.regulator))]) -> User:
     """A regulator sees their region only; without a valid region, nothing (fail closed)."""
     if not is_region_code(user.region_code):
         raise api_error(status.HTTP_403_FORBIDDEN, "该账户未设置有效的监管辖区", "no_region")
@@ -97,7 +104,7 @@ RegulatorUser = Annotated[User, Depends(_regulator)]
 OpsUser = Annotated[User, Depends(_role(Role.ops))]
 
 
-def idempotency(
+async def idempotency(
     session: SessionDep,
     user: CurrentUser,
     key: Annotated[str | None, Header(alias=HEADER, max_length=128, pattern=KEY_PATTERN)] = None,

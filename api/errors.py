@@ -15,6 +15,8 @@ from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
@@ -183,6 +185,13 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, detail, code, exc.headers, journey_id)
 
 
+async def _on_database_unavailable(_: Request, __: Exception) -> JSONResponse:
+    """The database is busy (no free connection in time) or unreachable: try again later; the
+    request's transaction was rolled back, so nothing is half-written."""
+    code, sentence = STATUS_DEFAULTS[503]
+    return error_response(503, sentence, code, {"Retry-After": "1"})
+
+
 async def _on_crash(_: Request, __: Exception) -> JSONResponse:
     code, sentence = STATUS_DEFAULTS[500]
     return error_response(500, sentence, code)
@@ -191,6 +200,8 @@ async def _on_crash(_: Request, __: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(PoolTimeout, _on_database_unavailable)
+    app.add_exception_handler(OperationalError, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_crash)
 
 

@@ -36,7 +36,16 @@ class Idempotency:
 
     def update_id(self, journey_id: str, action: str, arg: Any) -> str:
         """The Update id for this request: fresh without a key; with one, the same for every
-        retry of the same request, and refused for a different request under the key."""
+        retry of the same request, and refused for a different request under the key.
+
+        Called just before the Update is sent: it ends the request's database transaction, so
+        no connection is held while the journey answers."""
+        try:
+            return self._update_id(journey_id, action, arg)
+        finally:
+            self.session.commit()
+
+    def _update_id(self, journey_id: str, action: str, arg: Any) -> str:
         if self.key is None:
             return uuid.uuid4().hex
         update_id = "key-" + _sha256(self.user.id, action, self.key)

@@ -54,6 +54,7 @@ async def region_journeys(
         school = session.get(School, school_id)
         if school is None or not region_covers(region, school.city_code):
             raise api_error(404, "辖区内没有此驾校", "not_found")
+    session.commit()  # the reads are done: no connection held while Temporal answers
     if not cities:
         return []
     clauses = [f"{sa.CITY.name} IN ({', '.join(quote(c) for c in cities)})"]
@@ -168,6 +169,7 @@ async def disputes(
         .order_by(col(JourneyRecord.stage_entered_at))
         .limit(limit)
     ).all()
+    session.commit()  # no connection held while the journeys answer
     gate = asyncio.Semaphore(DISPUTE_QUERIES_AT_ONCE)
 
     async def disputed_in(wf_id: str) -> list[DisputedRecord]:
