@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         HealthCheck,
         HealthResult,
         JourneyInput,
+        JourneyResult,
         JourneyState,
         JourneyView,
         NoShowReport,
@@ -96,7 +97,7 @@ class LearnerJourney:
     # ---- the journey, read top to bottom -------------------------------------------------
 
     @workflow.run
-    async def run(self, inp: JourneyInput) -> JourneyState:
+    async def run(self, inp: JourneyInput) -> JourneyResult:
         try:
             if inp.resume is None:
                 self._s.stage_entered_at = workflow.now()
@@ -129,7 +130,21 @@ class LearnerJourney:
             self._s.runs += 1
             workflow.continue_as_new(replace(self._in, resume=self._s))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._s
+        return self._result()
+
+    def _result(self) -> JourneyResult:
+        s = self._s
+        return JourneyResult(
+            status=s.status,
+            stage=s.stage,
+            end_reason=s.end_reason,
+            learner_no=s.learner_no,
+            certificate_no=s.certificate_no,
+            archive=s.archive,
+            transferred_to=s.transferred_to,
+            money=s.money,
+            runs=s.runs,
+        )
 
     async def _sign_up(self) -> None:
         a = self._in.applicant

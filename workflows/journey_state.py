@@ -528,6 +528,24 @@ class Withdraw:
 
 
 @dataclass
+class JourneyResult:
+    """What a finished run comes to: how it ended and the ids a caller follows, not the state
+    (issue 9: the result is kept in the history; the journey's record is the read model's).
+    Its fields are the state's own names, so a result recorded before it (the whole state)
+    reads as one too."""
+
+    status: Status
+    stage: Stage
+    end_reason: str = ""
+    learner_no: str = ""
+    certificate_no: str = ""
+    archive: dict[str, str] = field(default_factory=dict)  # document -> sha256
+    transferred_to: str = ""  # the new school's journey (转校)
+    money: Money = field(default_factory=Money)
+    runs: int = 1
+
+
+@dataclass
 class UpdateOutcome:
     """What an Update did, not the whole state (issue 9: every Update result is kept in the
     journey's history). A client that wants the journey's view asks for it."""

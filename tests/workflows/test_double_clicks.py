@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
 
-from tests.factories import SERVICES, current_view, until
+from tests.factories import SERVICES, current_view, final_state, until
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
     SIGNATURE,
@@ -256,8 +256,8 @@ async def test_a_booking_waiting_while_the_learner_withdraws_is_refused(harness:
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await booking.result()
     assert "旅程已结束" in str(err.value.cause)
-    result = await handle.result()
-    assert result.bookings == [] and result.money.held_fen == 0
+    state = await final_state(handle)
+    assert state.bookings == [] and state.money.held_fen == 0
     await harness.keep_history(handle, "double_click_refused_after_withdrawal")
 
 

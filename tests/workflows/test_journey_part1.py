@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.factories import C1_TUITION, SERVICES, journey_input, policy, until
+from tests.factories import C1_TUITION, SERVICES, final_state, journey_input, policy, until
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import pass_health, pay, to_health_check, to_payment
 from workflows.journey import LearnerJourney
@@ -112,9 +112,9 @@ async def test_signing_not_done_in_time_lapses_after_a_reminder(harness: Harness
     await pass_health(harness, handle)
     await until(handle, lambda v: v.state.stage == "signing")
     await harness.sleep(timedelta(days=policy().timers.signing_expiry // 86400 + 1))
-    result = await handle.result()
-    assert result.status == "rejected" and "面签超时" in result.end_reason
-    assert ("signing", "reminder") in [(s.step, s.outcome) for s in result.steps]
+    state = await final_state(handle)
+    assert state.status == "rejected" and "面签超时" in state.end_reason
+    assert ("signing", "reminder") in [(s.step, s.outcome) for s in state.steps]
     await harness.keep_history(handle, "part1_signing_lapsed")
 
 
@@ -191,9 +191,9 @@ async def test_withdrawal_with_an_open_order_cancels_it(harness: Harness) -> Non
     handle = await to_payment(harness)
     await handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay"))
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("不学了"))
-    result = await handle.result()
-    assert result.orders[0].status == "expired"
-    assert ("cancel", result.orders[0].order_id) in harness.fakes.calls
+    state = await final_state(handle)
+    assert state.orders[0].status == "expired"
+    assert ("cancel", state.orders[0].order_id) in harness.fakes.calls
 
 
 async def test_withdrawing_twice_is_refused(harness: Harness) -> None:

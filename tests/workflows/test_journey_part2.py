@@ -7,7 +7,15 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.factories import C1_TUITION, SERVICES, current_view, journey_input, policy, until
+from tests.factories import (
+    C1_TUITION,
+    SERVICES,
+    current_view,
+    final_state,
+    journey_input,
+    policy,
+    until,
+)
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
     finish_subject,
@@ -250,12 +258,12 @@ async def test_withdrawal_mid_practical_under_the_staged_model(harness: Harness)
     await finish_subject(harness, handle, "theory", "S350100001")
     await train_practical(harness, handle, "field", "S350100001", hours=4)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
-    result = await handle.result()
-    tuition = result.tuition_fen
+    state = await final_state(handle)
+    tuition = state.tuition_fen
     staged = tuition * 10 // 100 + tuition * 30 // 100  # enrolment + theory shares
     earned = 33000 + 43000 + 4 * 15000  # Fuzhou's demo fees: services, theory, field hours
-    assert result.money.released_fen == max(staged, earned)
-    assert result.money.refunded_fen == tuition - result.money.released_fen
+    assert state.money.released_fen == max(staged, earned)
+    assert state.money.refunded_fen == tuition - state.money.released_fen
     harness.assert_ledger_matches_bank(handle.id, held=0)
     await harness.keep_history(handle, "part2_staged_withdrawn_mid_practical")
 
@@ -288,7 +296,7 @@ async def test_transfer_carries_confirmed_hours_to_the_new_school(harness: Harne
     view = await until(child, lambda v: v.state.stage == "field")
     field = view.state.subjects["field"]
     assert (field.carried_minutes, view.state.subjects["theory"].exam.passed) == (480, True)
-    assert view.state.permit_issued_at == result.permit_issued_at
+    assert view.state.permit_issued_at == (await final_state(handle)).permit_issued_at
     await train_practical(harness, child, "field", "S371100002", hours=8)
     await pass_stage_report(child, "field")  # 8 carried + 8 new = the 16 required
     await harness.keep_history(handle, "transfer")
@@ -411,6 +419,5 @@ async def test_archive_names_each_sessions_coach_and_car(harness: Harness) -> No
     await finish_subject(harness, handle, "theory")
     await train_practical(harness, handle, "field", hours=4)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("测试档案"))
-    state = await handle.result()
-    booking = state.bookings[-1]
+    booking = (await final_state(handle)).bookings[-1]
     assert (booking.coach_name, booking.vehicle_plate) == ("王建国", "鲁L00009学")

@@ -11,7 +11,15 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from api.journeys import start_journey
 from core.config import Settings
 from models.journeys import JourneyRecord
-from tests.factories import C1_TUITION, SERVICES, current_view, journey_input, policy, until
+from tests.factories import (
+    C1_TUITION,
+    SERVICES,
+    current_view,
+    final_state,
+    journey_input,
+    policy,
+    until,
+)
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
     book,
@@ -85,11 +93,11 @@ async def test_withdrawal_with_a_session_begun_settles_it_as_missed(
     await book(harness, handle, start)
     await harness.sleep(start - await harness.env.get_current_time() + into_session)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
-    result = await handle.result()
-    assert (result.status, result.bookings[-1].status) == ("withdrawn", "no_show")
-    assert result.bookings[-1].fee_fen == 2 * FIELD_RATE  # the policy's no-show fee: 100%
-    assert result.money.held_fen == 0
-    assert ("withdraw", result.learner_no) in harness.fakes.calls
+    state = await final_state(handle)
+    assert (state.status, state.bookings[-1].status) == ("withdrawn", "no_show")
+    assert state.bookings[-1].fee_fen == 2 * FIELD_RATE  # the policy's no-show fee: 100%
+    assert state.money.held_fen == 0
+    assert ("withdraw", state.learner_no) in harness.fakes.calls
     harness.assert_ledger_matches_bank(handle.id, held=0)
     await harness.keep_history(handle, f"withdrawn_with_session_begun_{into_session.days}d")
 
