@@ -18,6 +18,7 @@ from activities.records import RecordActivities
 from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
+from models import journey_log
 from workflows.journey import LearnerJourney
 from workflows.late_payment import LatePaymentRefund
 
@@ -37,7 +38,9 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
     records = RecordActivities(engine)
     bookings = BookingActivities(engine)
     documents = DocumentActivities(
-        DocumentStore(settings.data_dir / "documents"), settings.font_path
+        DocumentStore(settings.data_dir / "documents"),
+        settings.font_path,
+        journey_log.training_lines_reader(engine),
     )
     return [
         national.register_learner,

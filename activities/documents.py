@@ -53,6 +53,7 @@ from workflows.documents_data import (
     RenderArchive,
     RenderContract,
     RenderInvoice,
+    TrainingRecordLine,
 )
 
 CONTRACT_TEMPLATE = "contract.md.j2"
@@ -896,9 +897,17 @@ class DocumentActivities:
     TRAINING_RECORDS = "training_records"
     CERTIFICATE = "certificate"
 
-    def __init__(self, store: DocumentStore, font_path: Path | str = DEFAULT_FONT_PATH) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        font_path: Path | str = DEFAULT_FONT_PATH,
+        journey_lines: Callable[[str, str], list[TrainingRecordLine]] | None = None,
+    ) -> None:
         self._store = store
         self._font_path = font_path
+        # A journey's training records from the read model, by journey id and own coach's name
+        # (journeys under the footprint rules keep only their open records).
+        self._journey_lines = journey_lines
 
     @activity.defn(name="documents.render_contract")
     async def render_contract(self, req: RenderContract) -> str:
@@ -916,7 +925,13 @@ class DocumentActivities:
     @activity.defn(name="documents.render_archive")
     async def render_archive(self, req: RenderArchive) -> ArchiveDocuments:
         """The four graduation documents, each stored under its own kind."""
-        documents = await asyncio.to_thread(render_archive_pdfs, req.data, self._font_path)
+        data = req.data
+        if req.journey_id:
+            if self._journey_lines is None:
+                raise DocumentError("the archive needs the journey's records from the read model")
+            lines = await asyncio.to_thread(self._journey_lines, req.journey_id, data.coach_name)
+            data = replace(data, records=lines)
+        documents = await asyncio.to_thread(render_archive_pdfs, data, self._font_path)
         stored = {}
         for kind, document in documents.items():
             stored[kind] = await asyncio.to_thread(self._store.put, document, kind)

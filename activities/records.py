@@ -1,6 +1,6 @@
 """The only database writers on behalf of workflows: the journeys read model and the ledger."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -9,8 +9,10 @@ from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from models import journey_log
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry, accounts_for
+from workflows.journey_state import Booking, JourneyView, RecordEntry, StepOutcome
 
 # A posting that contradicts the one already recorded under its key: a bug, never retried.
 LEDGER_MISMATCH = "LedgerMismatch"
@@ -31,6 +33,14 @@ class JourneyProjection:
     started_at: datetime
     learner_no: str
     version: int
+    # Journeys under the footprint rules also write what they let go of since the last write:
+    # timeline entries from place `steps_from` on, records and bookings, and the final view
+    # once closed (models/journey_log.py).
+    steps: list[StepOutcome] = field(default_factory=list)
+    steps_from: int = 0
+    records: list[RecordEntry] = field(default_factory=list)
+    bookings: list[Booking] = field(default_factory=list)
+    closed_view: JourneyView | None = None
 
 
 @dataclass
@@ -49,17 +59,21 @@ class RecordActivities:
 
     @activity.defn(name="records.project_journey")
     def project_journey(self, p: JourneyProjection) -> None:
-        """Upserts the read model; an older version never overwrites a newer one."""
+        """Upserts the read model, and adds to the journey's log, in one transaction; an older
+        version never overwrites a newer one, and a timeline entry is written once."""
         with Session(self._engine) as session:
             row = session.get(JourneyRecord, p.workflow_id, with_for_update=True)
-            if row is not None and row.version >= p.version:
-                return
-            row = row or JourneyRecord(workflow_id=p.workflow_id, **_creation_fields(p))
-            for name in ("stage", "status", "waiting_on", "learner_no", "version", "coach_id"):
-                setattr(row, name, getattr(p, name))
-            row.stage_entered_at = p.stage_entered_at
-            row.updated_at = datetime.now(UTC)
-            session.add(row)
+            if row is None or row.version < p.version:
+                row = row or JourneyRecord(workflow_id=p.workflow_id, **_creation_fields(p))
+                for name in ("stage", "status", "waiting_on", "learner_no", "version", "coach_id"):
+                    setattr(row, name, getattr(p, name))
+                row.stage_entered_at = p.stage_entered_at
+                row.updated_at = datetime.now(UTC)
+                session.add(row)
+            journey_log.add_steps(session, p.workflow_id, p.steps_from, p.steps)
+            journey_log.put_items(session, p.workflow_id, p.version, p.records, p.bookings)
+            if p.closed_view is not None:
+                journey_log.put_closed_view(session, p.closed_view, p.version, datetime.now(UTC))
             try:
                 session.commit()
             except IntegrityError:

@@ -31,6 +31,7 @@ from api.inputs import (
 )
 from core.config import Settings
 from core.idcard import age_on, birth_date
+from models import journey_log
 from models.registry import Coach, FeeSchedule, HealthCentre, HealthCentrePublic, School
 from models.training import CHINA
 from models.users import User
@@ -228,6 +229,20 @@ def initial_search_attributes(inp: JourneyInput) -> TypedSearchAttributes:
 async def fetch_view(client: Client, wf_id: str) -> JourneyView:
     async with temporal_errors():
         return await handle(client, wf_id).query(LearnerJourney.view)
+
+
+async def journey_view(session: Session, client: Client, wf_id: str) -> JourneyView:
+    """A journey's view, by query. Who may see it is the caller's check."""
+    session.commit()  # no connection held while the journey answers
+    return await fetch_view(client, wf_id)
+
+
+def full_view_json(session: Session, view: JourneyView) -> dict[str, Any]:
+    """The view as people see it: the state with its timeline, records and bookings put back
+    from the read model (the journey keeps only the ones not yet written, and the open ones)."""
+    full = journey_log.full_view(session, view)
+    session.commit()
+    return view_json(full)
 
 
 def handle(client: Client, wf_id: str) -> WorkflowHandle[Any, Any]:

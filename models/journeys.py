@@ -39,3 +39,36 @@ class JourneyRecord(SQLModel, table=True):
     # A monotonically increasing version from the workflow, so a late retry of an older
     # projection can never overwrite a newer one.
     version: int = 0
+
+
+# What journeys under the footprint rules no longer keep in their state (issue 9), written by
+# their projection (activities/records.py) and read back by models/journey_log.py.
+
+
+class JourneyStep(SQLModel, table=True):
+    """One entry of a journey's timeline, by its place in it."""
+
+    workflow_id: str = Field(primary_key=True, max_length=128)
+    seq: int = Field(primary_key=True)
+    data: str = Field(sa_type=sa.Text)  # the StepOutcome, as the journey encodes it
+
+
+class JourneyItem(SQLModel, table=True):
+    """A journey's training record or practical booking, as the journey last wrote it."""
+
+    workflow_id: str = Field(primary_key=True, max_length=128)
+    kind: str = Field(primary_key=True, max_length=8)  # record | booking
+    item_id: str = Field(primary_key=True, max_length=160)  # record no or booking id
+    n: int  # the order the journey received or made it in
+    status: str = Field(max_length=16)
+    version: int  # the journey's version when written: an older one never overwrites it
+    data: str = Field(sa_type=sa.Text)  # the RecordEntry or Booking
+
+
+class ClosedJourneyView(SQLModel, table=True):
+    """A closed journey's view, written as it closes: read instead of replaying its history."""
+
+    workflow_id: str = Field(primary_key=True, max_length=128)
+    version: int
+    closed_at: datetime
+    data: str = Field(sa_type=sa.Text)  # the JourneyView

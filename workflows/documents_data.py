@@ -185,6 +185,8 @@ class RenderInvoice:
 @dataclass
 class RenderArchive:
     data: ArchiveData
+    # Set: the training records are the journey's log in the read model, not `data.records`.
+    journey_id: str = ""
 
 
 @dataclass

@@ -16,19 +16,16 @@ from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
-from workflows import search_attributes as sa
 from workflows.journey_ids import journey_ids
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import CancelOrder, CreateOrder
     from activities.national import RegisterLearner, WithdrawLearner
-    from activities.records import JourneyProjection
     from workflows.journey_state import (
         STAGE_NAMES,
         TRAINING_STAGES,
         BookExam,
         BookHealthCheck,
-        Booking,
         BookSlotRequest,
         CancelBookingRequest,
         CancelExam,
@@ -70,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import callbacks, deadlines, exams, repeats, steps, training
 from workflows.money import MoneyMover
 from workflows.practice import Practice
+from workflows.projection import Projection
 
 _Req = TypeVar("_Req")  # an Update's argument
 
@@ -90,9 +88,16 @@ class LearnerJourney:
         self._in = inp
         self._s = inp.resume or JourneyState(coach_id=inp.coach_id)
         self._lock = asyncio.Lock()
-        self._projected_version = -1
+        # Decided once per run, at its start: a run begun before the footprint rules keeps the
+        # old ways for its whole life (its next run, if any, takes the new ones).
+        self._footprint = workflow.patched(FOOTPRINT_PATCH)
+        if self._footprint:
+            training.adopt_footprint(self._s)
         self._money = MoneyMover(inp, self._s)
-        self._practice = Practice(inp, self._s, self._money, self._record, self._new_rules)
+        self._practice = Practice(
+            inp, self._s, self._money, self._record, self._new_rules, self._footprint
+        )
+        self._projection = Projection(inp, self._s, self.view, self._footprint)
 
     # ---- the journey, read top to bottom -------------------------------------------------
 
@@ -130,6 +135,8 @@ class LearnerJourney:
             self._s.runs += 1
             workflow.continue_as_new(replace(self._in, resume=self._s))
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._footprint:
+            await self._project()  # what the last handlers changed, into the closed view
         return self._result()
 
     def _result(self) -> JourneyResult:
@@ -214,7 +221,7 @@ class LearnerJourney:
             await self._await_pending_order()
         await self._money.on_enrolment()
         await self._issue_invoice()
-        await steps.file_with_timing(self._in, self._s)
+        await steps.file_with_timing(self._in, self._s, once=self._footprint)
 
     async def _await_pending_order(self) -> None:
         order = self._pending_order()
@@ -275,7 +282,7 @@ class LearnerJourney:
         await self._money.on_stage_approved(subject)
         await steps.push_eligibility(self._in, self._s, subject)
         p.exam.eligible = True
-        self._record(subject, "exam_open")
+        self._exam_event(subject, "exam_open")
 
     async def _graduate(self) -> None:
         await self._enter(Stage.graduation, WaitingOn.platform)
@@ -293,7 +300,9 @@ class LearnerJourney:
             await self._resolve_open_records()
             async with self._lock:
                 await self._money.settle("graduation")
-        self._s.archive = await steps.render_archive(self._in, self._s)
+        if self._footprint:  # every record into the read model: the archive is made from it
+            await self._projection.write(everything=True)
+        self._s.archive = await steps.render_archive(self._in, self._s, self._footprint)
         await steps.report_graduation(self._in, self._s)
         self._record("graduation", "graduated", self._s.certificate_no)
 
@@ -617,7 +626,7 @@ class LearnerJourney:
             if not self._answered(repeat, self._validate_book_slot, req):
                 await self._practice.book(req)
             booking = next(b for b in reversed(self._s.bookings) if b.slot_id == req.slot_id)
-            return self._booking_outcome("slot_booked", booking, repeat)
+            return self._booking_outcome("slot_booked", booking.booking_id, repeat)
 
     @book_slot.validator
     def _validate_book_slot(self, req: BookSlotRequest) -> None:
@@ -631,10 +640,10 @@ class LearnerJourney:
     async def cancel_booking(self, req: CancelBookingRequest) -> UpdateOutcome:
         async with self._lock:
             repeat = repeats.booking_now(self._s, req.booking_id, "cancelled")
-            booking = self._practice.booking(req.booking_id)
             if not self._answered(repeat, self._validate_cancel_booking, req):
+                booking = self._practice.booking(req.booking_id)
                 await self._practice.cancel(booking, "learner", req.reason or "学员取消")
-            return self._booking_outcome("booking_cancelled", booking, repeat)
+            return self._booking_outcome("booking_cancelled", req.booking_id, repeat)
 
     @cancel_booking.validator
     def _validate_cancel_booking(self, req: CancelBookingRequest) -> None:
@@ -706,8 +715,7 @@ class LearnerJourney:
             repeat = repeats.booking_now(self._s, req.booking_id, "no_show")
             if not self._answered(repeat, self._validate_no_show, req):
                 await self._practice.no_show(req)
-            booking = self._practice.booking(req.booking_id)
-            return self._booking_outcome("no_show_reported", booking, repeat)
+            return self._booking_outcome("no_show_reported", req.booking_id, repeat)
 
     @report_no_show.validator
     def _validate_no_show(self, req: NoShowReport) -> None:
@@ -805,7 +813,7 @@ class LearnerJourney:
             if self._answered(repeats.exam_booking(self._s, req), self._validate_book_exam, req):
                 return self._exam_booked(req.subject, repeat=True)
             await steps.book_exam(self._in, self._s, req)
-            self._record(req.subject, "exam_booked", req.exam_date)
+            self._exam_event(req.subject, "exam_booked", req.exam_date)
             await self._set_waiting(WaitingOn.exam_centre)
             return self._exam_booked(req.subject)
 
@@ -836,7 +844,7 @@ class LearnerJourney:
             if not self._s.subjects[req.subject].exam.booking_id:
                 raise ApplicationError("该科目没有待考的预约", type="NothingToCancel")
             await steps.cancel_exam(self._s, req.subject)
-            self._record(req.subject, "exam_cancelled")
+            self._exam_event(req.subject, "exam_cancelled")
             await self._set_waiting(WaitingOn.learner)
             return self._outcome("exam_cancelled")
 
@@ -938,7 +946,9 @@ class LearnerJourney:
                 self._s.permit_issued_at = training.start_of_china_day(result.permit_issued_at)
         else:
             p.exam.last_failed_on = result.exam_date
-        self._record(subject, "exam_passed" if result.passed else "exam_failed", result.exam_date)
+        self._exam_event(
+            subject, "exam_passed" if result.passed else "exam_failed", result.exam_date
+        )
 
     def _bad_data(self, step: str, error: str | None) -> bool:
         """Records a callback whose data cannot be used; the journey goes on without it."""
@@ -972,18 +982,20 @@ class LearnerJourney:
             item_status=order.status,
         )
 
-    def _booking_outcome(self, action: str, booking: Booking, repeat: bool) -> UpdateOutcome:
+    def _booking_outcome(self, action: str, booking_id: str, repeat: bool) -> UpdateOutcome:
+        booking = self._practice.find_booking(booking_id) or self._s.closed_bookings[booking_id]
         return self._outcome(
             action,
             repeat,
-            booking_id=booking.booking_id,
+            booking_id=booking_id,
             amount_fen=booking.fee_fen,
             item_status=booking.status,
         )
 
     def _record_outcome(self, action: str, record_no: str, repeat: bool) -> UpdateOutcome:
-        entry = next(r for r in self._s.records if r.record_no == record_no)
-        return self._outcome(action, repeat, record_no=record_no, item_status=entry.status)
+        entry = next((r for r in self._s.records if r.record_no == record_no), None)
+        status = entry.status if entry else self._s.settled_records[record_no].status
+        return self._outcome(action, repeat, record_no=record_no, item_status=status)
 
     def _coach_change_outcome(self, action: str, repeat: bool = False) -> UpdateOutcome:
         change = self._s.coach_change
@@ -1060,6 +1072,11 @@ class LearnerJourney:
         self._s.steps.append(StepOutcome(step, outcome, workflow.now(), detail))
         self._s.version += 1
 
+    def _exam_event(self, subject: str, event: str, detail: str = "") -> None:
+        """An exam event, also kept as the subject's last (the timeline may be written away)."""
+        self._s.subjects[subject].exam.last_event = event
+        self._record(subject, event, detail)
+
     def _fail_pending(
         self, status: Status, reason: str, transfer_to: JourneyInput | None = None
     ) -> None:
@@ -1096,15 +1113,20 @@ class LearnerJourney:
             return done() or self._pending_end is not None or self._history_full()
 
         while True:
+            if self._projection.due():
+                await self._project()
             # Sleep to the next moment that matters; an Update or Signal that adds or removes a
-            # deadline (a new order, a new record) wakes the plan up.
+            # deadline (a new order, a new record) wakes the plan up, and so does a timeline
+            # that should be written (footprint rules).
             planned = self._next_deadline(), self._permit_expiry()
             moments = [m for m in (ends_at, *planned) if m is not None]
             limit = max((min(moments) - workflow.now()).total_seconds(), 0.001) if moments else None
             try:
                 await workflow.wait_condition(
                     lambda planned=planned: (
-                        finished() or (self._next_deadline(), self._permit_expiry()) != planned
+                        finished()
+                        or (self._next_deadline(), self._permit_expiry()) != planned
+                        or self._projection.due()
                     ),
                     timeout=limit,
                 )
@@ -1229,40 +1251,8 @@ class LearnerJourney:
         await self._project()
 
     async def _project(self) -> None:
-        """Mirrors the state into search attributes and the SQL read model, when it changed."""
-        s = self._s
-        if s.version == self._projected_version:
-            return
-        self._projected_version = s.version
-        workflow.upsert_search_attributes(
-            [
-                sa.STAGE.value_set(s.stage.value),
-                sa.STATUS.value_set(s.status.value),
-                sa.SCHOOL.value_set(self._in.school.id),
-                sa.CITY.value_set(self._in.school.city_code),
-                sa.VEHICLE_CLASS.value_set(self._in.vehicle_class),
-                sa.WAITING_ON.value_set(s.waiting_on.value),
-                sa.STAGE_ENTERED_AT.value_set(s.stage_entered_at or workflow.now()),
-            ]
-        )
-        await steps.call(
-            "records.project_journey",
-            JourneyProjection(
-                workflow_id=self._wf_id(),
-                learner_id=self._in.learner_id,
-                school_id=self._in.school.id,
-                city_code=self._in.school.city_code,
-                vehicle_class=self._in.vehicle_class,
-                coach_id=s.coach_id or self._in.coach_id,
-                stage=s.stage.value,
-                status=s.status.value,
-                waiting_on=s.waiting_on.value,
-                stage_entered_at=s.stage_entered_at or workflow.now(),
-                started_at=s.enrolled_at or workflow.info().start_time,
-                learner_no=s.learner_no,
-                version=s.version,
-            ),
-        )
+        """Mirrors the state into search attributes and the read model, when it changed."""
+        await self._projection.write()
 
 
 class _ContinueAsNew(Exception):
@@ -1286,3 +1276,6 @@ REPORT_WAITING_ON = {
 # Running journeys started before these rules replay the old code paths (workflow.patched).
 LIFECYCLE_PATCH = "money-and-lifecycle-1"
 DOUBLE_CLICK_PATCH = "double-click-answers-1"
+# Journeys started under this one keep only what their decisions need (issue 9): the timeline,
+# settled records and closed bookings go to the read model (workflows/projection.py).
+FOOTPRINT_PATCH = "journey-footprint-1"

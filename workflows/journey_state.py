@@ -226,6 +226,39 @@ class JourneyState:
     # An end asked for (withdrawal, transfer, rejection) and not yet carried out: kept in the
     # state so that continuing as new cannot lose it.
     end_requested: "EndRequest | None" = None
+    # Journeys under the footprint rules (FOOTPRINT_PATCH) keep only what their decisions need;
+    # the read model keeps the rest (workflows/projection.py). `steps` then holds the timeline
+    # entries not yet written, the ones before them being in the read model; `records` and
+    # `bookings` hold the open ones and those closed since the last write.
+    steps_written: int = 0
+    settled_records: dict[str, "SettledRecord"] = field(default_factory=dict)  # by record no
+    closed_bookings: dict[str, "ClosedBooking"] = field(default_factory=dict)  # by booking id
+    # Counted minutes per China day, "<day>:theory" or "<day>:practical" (the daily caps).
+    day_minutes: dict[str, int] = field(default_factory=dict)
+    records_received: int = 0
+    bookings_made: int = 0
+    # What has been filed with the timing platform (coach and car of a session): not again.
+    timing_filings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SettledRecord:
+    """A training record no longer open, as far as the journey's decisions need it: the timing
+    platform's resend is known, and a repeated decision gets the first one's answer."""
+
+    subject: str
+    status: str  # confirmed | voided
+    decided_by: str = ""
+    answer: str = ""  # the school's answer to a dispute of it
+    contested: bool = False  # the school contested it before the regulator
+
+
+@dataclass
+class ClosedBooking:
+    """A practical booking no longer open (cancelled, completed, no-show), for a repeat."""
+
+    status: str
+    fee_fen: int = 0
 
 
 @dataclass
@@ -264,6 +297,7 @@ class ExamState:
     passed_on: str = ""
     last_failed_on: str = ""
     results: list[str] = field(default_factory=list)  # "2026-12-01 fail 76/78"
+    last_event: str = ""  # exam_booked | exam_cancelled | exam_passed | exam_failed
 
 
 @dataclass
@@ -308,6 +342,7 @@ class RecordEntry:
     contested_at: datetime | None = None
     answer: str = ""  # the school's answer to a dispute
     decided_by: str = ""  # who settled it: the learner, "auto", the school or a regulator
+    n: int = 0  # the order it was received in (footprint rules; 0 before them)
 
 
 @dataclass
@@ -328,6 +363,7 @@ class Booking:
     fee_fen: int = 0
     coach_name: str = ""  # for the teaching log (教学日志)
     vehicle_plate: str = ""
+    n: int = 0  # the order it was made in (footprint rules; 0 before them)
 
 
 @dataclass

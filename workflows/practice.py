@@ -47,9 +47,11 @@ class Practice:
         money: MoneyMover,
         record: Callable[..., None],
         new_rules: Callable[[], bool],
+        footprint: bool,
     ) -> None:
         self._in = inp
         self._new_rules = new_rules
+        self._footprint = footprint
         self._s = state
         self._money = money
         self._record = record
@@ -92,7 +94,7 @@ class Practice:
     async def add_record(self, rec: TrainingRecord) -> None:
         if rec.subject not in self._s.subjects:
             return
-        if any(r.record_no == rec.record_no for r in self._s.records):
+        if self._record_status(rec.record_no) is not None:
             return  # the timing platform sent it again
         booking = self.find_booking(rec.session_id)
         if booking is not None and booking.status not in ("booked", "completed"):
@@ -100,14 +102,23 @@ class Practice:
         new_rules = self._new_rules()
         if new_rules and booking is not None and booking.status == "completed":
             booking = None  # one booked session, one record
-        entry = training.count_record(self._s, self._in.policy, rec, booking, new_rules)
+        entry = training.count_record(
+            self._s, self._in.policy, rec, booking, new_rules, self._footprint
+        )
         entry.received_at = workflow.now()
+        if self._footprint:
+            self._s.records_received += 1
+            entry.n = self._s.records_received
+            day = training.day_key(entry.day, training.is_theory_like(entry.subject))
+            self._s.day_minutes[day] = self._s.day_minutes.get(day, 0) + entry.counted_minutes
         self._s.records.append(entry)
         training.add_counted(self._s.subjects[rec.subject], entry)
         if booking is not None and booking.status == "booked":
             booking.status = "completed"
             await steps.call(
-                "bookings.complete", CompleteBooking(booking.booking_id, rec.record_no)
+                "bookings.complete",
+                CompleteBooking(booking.booking_id, rec.record_no),
+                local=self._footprint,  # a short write to the bookings table
             )
         self._record(
             rec.subject,
@@ -116,14 +127,24 @@ class Practice:
         )
 
     def record_refusal(self, req: RecordDecision) -> str | None:
-        entry = self._find_record(req.record_no)
-        if entry is None:
+        known = self._record_status(req.record_no)
+        if known is None:
             return "没有该编号的培训记录"
-        if training.is_theory_like(entry.subject):
+        subject, status = known
+        if training.is_theory_like(subject):
             return "理论学时在阶段确认时一并确认"
-        if entry.status != "pending":
-            return f"该培训记录{RECORD_STATUS_TEXT[entry.status]}"
+        if status != "pending":
+            return f"该培训记录{RECORD_STATUS_TEXT[status]}"
         return None
+
+    def _record_status(self, record_no: str) -> tuple[str, str] | None:
+        """A record's subject and status, whether the state still holds it or only its note
+        of it (settled and written, footprint rules)."""
+        entry = self._find_record(record_no)
+        if entry is not None:
+            return entry.subject, entry.status
+        settled = self._s.settled_records.get(record_no)
+        return None if settled is None else (settled.subject, settled.status)
 
     async def decide_record(self, req: RecordDecision) -> None:
         entry = self._find_record(req.record_no)
@@ -222,10 +243,12 @@ class Practice:
 
     async def book(self, req: BookSlotRequest) -> None:
         rules = self._in.policy.training
+        # The booking's number, part of its key: a refused one leaves it to the next.
+        n = (self._s.bookings_made if self._footprint else len(self._s.bookings)) + 1
         booked: BookedSlot = await steps.call(
             "bookings.book",
             BookSlot(
-                booking_id=self._key(f"booking-{len(self._s.bookings) + 1}"),
+                booking_id=self._key(f"booking-{n}"),
                 slot_id=req.slot_id,
                 journey_id=workflow.info().workflow_id,
                 learner_id=self._in.learner_id,
@@ -238,6 +261,7 @@ class Practice:
             ),
             result_type=BookedSlot,
             interactive=True,
+            local=self._footprint,  # one transaction on the bookings table; its answer is awaited
         )
         self._s.bookings.append(
             Booking(
@@ -254,10 +278,13 @@ class Practice:
                 vehicle_id=booked.vehicle_id,
                 coach_name=booked.coach_name,
                 vehicle_plate=booked.vehicle_plate,
+                n=n if self._footprint else 0,
             )
         )
+        if self._footprint:
+            self._s.bookings_made = n
         self._record(booked.subject, "booked", f"{booked.slot_id} {booked.rate_kind}")
-        await steps.file_with_timing(self._in, self._s, booked)
+        await steps.file_with_timing(self._in, self._s, booked, once=self._footprint)
 
     async def cancel(self, booking: Booking, by: str, reason: str, free: bool = False) -> None:
         """A learner's late cancellation costs the policy's fee; the school's costs nothing and

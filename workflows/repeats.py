@@ -22,6 +22,7 @@ from workflows.journey_state import (
     RateStage,
     RecordDecision,
     RecordEntry,
+    SettledRecord,
     SignContract,
     Stage,
     StageReportAction,
@@ -84,11 +85,16 @@ def booking(s: JourneyState, req: BookSlotRequest) -> bool:
 
 def booking_now(s: JourneyState, booking_id: str, status: str) -> bool:
     """The booking is already where this Update would take it (cancelled, no-show)."""
-    return any(b.booking_id == booking_id and b.status == status for b in s.bookings)
+    closed = s.closed_bookings.get(booking_id)
+    return any(b.booking_id == booking_id and b.status == status for b in s.bookings) or (
+        closed is not None and closed.status == status
+    )
 
 
-def _record(s: JourneyState, record_no: str) -> RecordEntry | None:
-    return next((r for r in s.records if r.record_no == record_no), None)
+def _record(s: JourneyState, record_no: str) -> RecordEntry | SettledRecord | None:
+    """The record, or the note the state keeps of it once settled and written."""
+    entry = next((r for r in s.records if r.record_no == record_no), None)
+    return entry or s.settled_records.get(record_no)
 
 
 def decision(s: JourneyState, req: RecordDecision) -> bool:
@@ -98,7 +104,10 @@ def decision(s: JourneyState, req: RecordDecision) -> bool:
         return False
     reason = req.dispute_reason.strip()
     if reason:
-        return (entry.status, entry.dispute_reason) == ("disputed", reason)
+        return isinstance(entry, RecordEntry) and (entry.status, entry.dispute_reason) == (
+            "disputed",
+            reason,
+        )
     return entry.status == "confirmed"
 
 
@@ -109,6 +118,8 @@ def dispute_answer(s: JourneyState, req: DisputeAnswer) -> bool:
         return False
     if req.concede:
         return (entry.status, entry.decided_by) == ("voided", req.staff_id)
+    if isinstance(entry, SettledRecord):
+        return entry.contested
     return entry.contested_at is not None
 
 
@@ -144,9 +155,12 @@ def exam_booking(s: JourneyState, req: BookExam) -> bool:
 
 
 def exam_cancellation(s: JourneyState, req: CancelExam) -> bool:
-    """No exam is booked and the subject's last exam event was a cancellation."""
+    """No exam is booked and the subject's last exam event was a cancellation (states carried
+    from before the exam kept its last event: the timeline they hold in full says)."""
     p = s.subjects.get(req.subject)
     if p is None or p.exam.booking_id:
         return False
+    if p.exam.last_event:
+        return p.exam.last_event == "exam_cancelled"
     events = (step.outcome for step in reversed(s.steps) if step.step == req.subject)
     return next((e for e in events if e.startswith("exam_")), "") == "exam_cancelled"

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.training import china_day
+from workflows.training import china_day, training_lines
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import InvoiceLine, IssuedInvoice, IssueInvoice
@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         RenderInvoice,
         SchoolParty,
         SubjectSummary,
-        TrainingRecordLine,
     )
     from workflows.journey_state import (
         EXAM_SUBJECT,
@@ -75,11 +74,15 @@ async def call(
     result_type: type[T] | None = None,
     interactive: bool = False,
     on_rejection: Callable[[str], Exception] | None = None,
+    local: bool = False,
 ) -> Any:
     """Runs one activity. A business refusal becomes `on_rejection(reason)` when given; in an
-    Update handler (`interactive`) any failure becomes an ApplicationError that rejects it."""
+    Update handler (`interactive`) any failure becomes an ApplicationError that rejects it.
+    `local`: a short write to the platform's own database, run by this worker within the
+    workflow task (the history keeps a marker of it, not three events and a task)."""
+    execute = workflow.execute_local_activity if local else workflow.execute_activity
     try:
-        return await workflow.execute_activity(
+        return await execute(
             activity,
             arg,
             result_type=result_type,
@@ -207,22 +210,33 @@ async def issue_invoice(inp: JourneyInput, s: JourneyState) -> tuple[str, str]:
 
 
 async def file_with_timing(
-    inp: JourneyInput, s: JourneyState, slot: BookedSlot | None = None
+    inp: JourneyInput, s: JourneyState, slot: BookedSlot | None = None, once: bool = False
 ) -> None:
     """Files the learner and a coach with the timing platform: their own coach before training
-    starts, and a booked session's coach and car so the terminal can record it."""
-    await call(
-        "timing.file_parties",
-        FileParties(
-            learner_no=s.learner_no,
-            school_id=inp.school.id,
-            name=inp.applicant.name,
-            vehicle_class=inp.vehicle_class,
-            coach_id=slot.coach_id if slot else s.coach_id or inp.coach_id,
-            coach_name=slot.coach_name if slot else inp.coach_name,
-            vehicles=[FiledVehicle(slot.vehicle_id, slot.vehicle_plate)] if slot else [],
-        ),
+    starts, and a booked session's coach and car so the terminal can record it. With `once`
+    (footprint rules), a filing the journey has made already is not made again: the platform
+    has it (each filing is idempotent), and a changed coach or car is a new filing."""
+    parties = FileParties(
+        learner_no=s.learner_no,
+        school_id=inp.school.id,
+        name=inp.applicant.name,
+        vehicle_class=inp.vehicle_class,
+        coach_id=slot.coach_id if slot else s.coach_id or inp.coach_id,
+        coach_name=slot.coach_name if slot else inp.coach_name,
+        vehicles=[FiledVehicle(slot.vehicle_id, slot.vehicle_plate)] if slot else [],
     )
+    filing = "|".join(
+        [
+            parties.coach_id,
+            parties.coach_name,
+            *(f"{v.vehicle_id}:{v.plate}" for v in parties.vehicles),
+        ]
+    )
+    if once and filing in s.timing_filings:
+        return
+    await call("timing.file_parties", parties)
+    if once:
+        s.timing_filings.append(filing)
 
 
 async def push_eligibility(inp: JourneyInput, s: JourneyState, subject: str) -> None:
@@ -266,7 +280,7 @@ async def cancel_exam(s: JourneyState, subject: str) -> None:
     exam.bookings -= 1
 
 
-def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
+def archive_data(inp: JourneyInput, s: JourneyState, from_read_model: bool) -> ArchiveData:
     subjects = [
         SubjectSummary(
             subject=p.subject,
@@ -278,31 +292,9 @@ def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
         )
         for p in s.subjects.values()
     ]
-    # A practical record's session is its booking: the coach and car of that session.
-    sessions = {b.booking_id: b for b in s.bookings}
-    records = [
-        TrainingRecordLine(
-            record_no=r.record_no,
-            subject=r.subject,
-            mode=r.mode,
-            start=r.start.isoformat(),
-            end=r.end.isoformat(),
-            total_minutes=r.valid_minutes + r.invalid_minutes,
-            valid_minutes=r.counted_minutes,
-            invalid_minutes=r.invalid_minutes,
-            invalid_reason=r.invalid_reason,
-            coach_name=(
-                sessions[r.session_id].coach_name if r.session_id in sessions else inp.coach_name
-            ),
-            vehicle_plate=(
-                sessions[r.session_id].vehicle_plate if r.session_id in sessions else ""
-            ),
-            status=r.status,
-            rate_fen=r.rate_fen,
-            paid_fen=r.paid_fen,
-        )
-        for r in s.records
-    ]
+    # Under the footprint rules the records are in the read model: the archive activity reads
+    # them from there (the state keeps only the open ones).
+    records = [] if from_read_model else training_lines(s.records, s.bookings, inp.coach_name)
     health = s.health
     return ArchiveData(
         learner=LearnerParty(inp.applicant.name, inp.applicant.id_number, inp.applicant.phone),
@@ -331,10 +323,13 @@ def archive_data(inp: JourneyInput, s: JourneyState) -> ArchiveData:
     )
 
 
-async def render_archive(inp: JourneyInput, s: JourneyState) -> dict[str, str]:
+async def render_archive(
+    inp: JourneyInput, s: JourneyState, from_read_model: bool = False
+) -> dict[str, str]:
+    journey_id = workflow.info().workflow_id if from_read_model else ""
     docs: ArchiveDocuments = await call(
         "documents.render_archive",
-        RenderArchive(archive_data(inp, s)),
+        RenderArchive(archive_data(inp, s, from_read_model), journey_id),
         result_type=ArchiveDocuments,
     )
     return {

@@ -7,6 +7,7 @@ can check every rule directly.
 from datetime import UTC, datetime, timedelta, timezone
 
 from policy.model import Policy
+from workflows.documents_data import TrainingRecordLine
 from workflows.journey_state import (
     THEORY_LIKE,
     Booking,
@@ -66,6 +67,7 @@ def count_record(
     rec: TrainingRecord,
     booking: Booking | None,
     within_booking: bool = True,
+    footprint: bool = False,
 ) -> RecordEntry:
     """How many of a record's valid minutes count, after the daily cap and the remote limit.
 
@@ -76,11 +78,7 @@ def count_record(
     theory_like = is_theory_like(rec.subject)
     day = china_day(rec.start)
     cap = (rules.theory_daily_cap_hours if theory_like else rules.practical_daily_cap_hours) * 60
-    used = sum(
-        r.counted_minutes
-        for r in state.records
-        if r.day == day and is_theory_like(r.subject) == theory_like
-    )
+    used = minutes_used(state, day, theory_like, footprint)
     counted = min(max(rec.valid_minutes, 0), max(cap - used, 0))
     reason = rec.invalid_reason
     p = state.subjects[rec.subject]
@@ -106,6 +104,61 @@ def count_record(
         invalid_minutes=rec.invalid_minutes,
         invalid_reason=reason,
         rate_fen=booking.rate_fen if booking is not None else 0,
+    )
+
+
+def day_key(day: str, theory_like: bool) -> str:
+    return f"{day}:{'theory' if theory_like else 'practical'}"
+
+
+def minutes_used(state: JourneyState, day: str, theory_like: bool, footprint: bool) -> int:
+    """Minutes already counted on a China day toward its cap (theory-like or practical). Under
+    the footprint rules the state keeps the sums, not every record."""
+    if footprint:
+        return state.day_minutes.get(day_key(day, theory_like), 0)
+    return sum(
+        r.counted_minutes
+        for r in state.records
+        if r.day == day and is_theory_like(r.subject) == theory_like
+    )
+
+
+def adopt_footprint(state: JourneyState) -> None:
+    """A run taking over a state carried from a run before the footprint rules: its day sums
+    and its booking count, from the records and bookings it still holds in full."""
+    if not state.day_minutes:
+        for r in state.records:
+            key = day_key(r.day, is_theory_like(r.subject))
+            state.day_minutes[key] = state.day_minutes.get(key, 0) + r.counted_minutes
+    state.bookings_made = max(state.bookings_made, len(state.bookings))
+    state.records_received = max(state.records_received, len(state.records))
+
+
+def training_lines(
+    records: list[RecordEntry], bookings: list[Booking], coach_name: str
+) -> list[TrainingRecordLine]:
+    """The archive's lines (电子教学日志): a practical record's session is its booking, with
+    that session's coach and car; other lessons are the learner's own coach's."""
+    sessions = {b.booking_id: b for b in bookings}
+    return [_line(r, sessions.get(r.session_id), coach_name) for r in records]
+
+
+def _line(r: RecordEntry, session: Booking | None, coach_name: str) -> TrainingRecordLine:
+    return TrainingRecordLine(
+        record_no=r.record_no,
+        subject=r.subject,
+        mode=r.mode,
+        start=r.start.isoformat(),
+        end=r.end.isoformat(),
+        total_minutes=r.valid_minutes + r.invalid_minutes,
+        valid_minutes=r.counted_minutes,
+        invalid_minutes=r.invalid_minutes,
+        invalid_reason=r.invalid_reason,
+        coach_name=session.coach_name if session else coach_name,
+        vehicle_plate=session.vehicle_plate if session else "",
+        status=r.status,
+        rate_fen=r.rate_fen,
+        paid_fen=r.paid_fen,
     )
 
 

@@ -11,7 +11,7 @@ from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, RegulatorUser, SessionDep, TemporalDep
 from api.errors import api_error, not_found
 from api.inputs import Answer, Id, PathId, Reason
-from api.journeys import fetch_view, run_update, view_json
+from api.journeys import fetch_view, full_view_json, journey_view, run_update
 from api.visibility import JourneySummary, list_journeys, quote
 from core.regions import region_covers, region_prefix
 from models.journeys import JourneyRecord
@@ -66,16 +66,20 @@ async def region_journeys(
     return await list_journeys(client, clauses, limit)
 
 
-async def region_journey(client: TemporalDep, wf_id: str, regulator: RegulatorUser) -> JourneyView:
-    view = await fetch_view(client, wf_id)
+async def region_journey(
+    session: SessionDep, client: TemporalDep, wf_id: str, regulator: RegulatorUser
+) -> JourneyView:
+    view = await journey_view(session, client, wf_id)
     if not region_covers(regulator.region_code or "", view.city_code):
         raise not_found("journey")
     return view
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: PathId, client: TemporalDep, regulator: RegulatorUser) -> dict:
-    return view_json(await region_journey(client, wf_id, regulator))
+async def get_journey(
+    wf_id: PathId, session: SessionDep, client: TemporalDep, regulator: RegulatorUser
+) -> dict:
+    return full_view_json(session, await region_journey(session, client, wf_id, regulator))
 
 
 # ---- stage reports (阶段报审): the regulator's review ---------------------------------------
@@ -88,12 +92,13 @@ class ReportRejection(BaseModel):
 @router.post("/journeys/{wf_id}/stages/{subject}/report/approve")
 async def approve_stage_report(
     wf_id: PathId,
+    session: SessionDep,
     subject: Subject,
     client: TemporalDep,
     regulator: RegulatorUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await region_journey(client, wf_id, regulator)
+    await region_journey(session, client, wf_id, regulator)
     action = StageReportAction(subject.value, regulator.id, approve=True, role="regulator")
     return await run_update(client, wf_id, LearnerJourney.stage_report, action, key)
 
@@ -101,13 +106,14 @@ async def approve_stage_report(
 @router.post("/journeys/{wf_id}/stages/{subject}/report/reject")
 async def reject_stage_report(
     wf_id: PathId,
+    session: SessionDep,
     subject: Subject,
     body: ReportRejection,
     client: TemporalDep,
     regulator: RegulatorUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await region_journey(client, wf_id, regulator)
+    await region_journey(session, client, wf_id, regulator)
     action = StageReportAction(
         subject.value, regulator.id, approve=False, reason=body.reason, role="regulator"
     )
@@ -122,6 +128,7 @@ class DisputeRulingBody(BaseModel):
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute-ruling")
 async def rule_dispute(
     wf_id: PathId,
+    session: SessionDep,
     record_no: PathId,
     body: DisputeRulingBody,
     client: TemporalDep,
@@ -129,7 +136,7 @@ async def rule_dispute(
     key: IdempotencyKey,
 ) -> UpdateOutcome:
     """The regulator rules on a dispute the school contested."""
-    await region_journey(client, wf_id, regulator)
+    await region_journey(session, client, wf_id, regulator)
     req = DisputeRuling(record_no, regulator.id, body.uphold_record, body.reason)
     return await run_update(client, wf_id, LearnerJourney.rule_dispute, req, key)
 

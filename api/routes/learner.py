@@ -17,11 +17,11 @@ from api.journeys import (
     JourneyCreate,
     bind_id_number,
     build_input,
-    fetch_view,
+    full_view_json,
+    journey_view,
     nearest_centres,
     run_update,
     start_journey,
-    view_json,
 )
 from core.signature import MAX_BYTES, MAX_SIZE, MIN_SIZE, normalize_signature, signature_error
 from models.journeys import JourneyRecord
@@ -103,16 +103,20 @@ def my_journeys(session: SessionDep, learner: LearnerUser) -> list[JourneyRecord
     )
 
 
-async def own_journey(client: TemporalDep, wf_id: str, learner: LearnerUser) -> JourneyView:
-    view = await fetch_view(client, wf_id)
+async def own_journey(
+    session: SessionDep, client: TemporalDep, wf_id: str, learner: LearnerUser
+) -> JourneyView:
+    view = await journey_view(session, client, wf_id)
     if view.learner_id != learner.id:
         raise not_found("journey")  # never confirm that someone else's journey exists
     return view
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: PathId, client: TemporalDep, learner: LearnerUser) -> dict:
-    return view_json(await own_journey(client, wf_id, learner))
+async def get_journey(
+    wf_id: PathId, session: SessionDep, client: TemporalDep, learner: LearnerUser
+) -> dict:
+    return full_view_json(session, await own_journey(session, client, wf_id, learner))
 
 
 @router.get("/journeys/{wf_id}/health-centres")
@@ -124,7 +128,7 @@ async def health_centres(
     client: TemporalDep,
     learner: LearnerUser,
 ) -> list[HealthCentrePublic]:
-    view = await own_journey(client, wf_id, learner)
+    view = await own_journey(session, client, wf_id, learner)
     return nearest_centres(session, view.city_code, lat, lon)
 
 
@@ -142,7 +146,7 @@ async def book_health_check(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(client, wf_id, learner)
+    view = await own_journey(session, client, wf_id, learner)
     centre = session.get(HealthCentre, body.centre_id)
     if centre is None or centre.city_code != view.city_code:
         message = "驾校所在城市没有此体检机构"
@@ -153,9 +157,13 @@ async def book_health_check(
 
 @router.get("/journeys/{wf_id}/contract.pdf")
 async def contract_pdf(
-    wf_id: PathId, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    learner: LearnerUser,
 ) -> Response:
-    c = (await own_journey(client, wf_id, learner)).state.contract
+    c = (await own_journey(session, client, wf_id, learner)).state.contract
     return docs.pdf_response(
         settings,
         "contract",
@@ -167,6 +175,7 @@ async def contract_pdf(
 @router.post("/journeys/{wf_id}/contract/signature")
 async def sign_contract(
     wf_id: PathId,
+    session: SessionDep,
     client: TemporalDep,
     learner: LearnerUser,
     signature: Annotated[UploadFile, File(description=SIGNATURE_RULES)],
@@ -175,7 +184,7 @@ async def sign_contract(
     data = await signature.read(MAX_BYTES + 1)
     if error := signature_error(data):
         raise field_error("signature", error, kind="signature_invalid")
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     req = SignContract(base64.b64encode(normalize_signature(data)).decode())
     return await run_update(client, wf_id, LearnerJourney.sign_contract, req, key)
 
@@ -190,21 +199,26 @@ class PaymentRequest(BaseModel):
 @router.post("/journeys/{wf_id}/payment")
 async def create_payment(
     wf_id: PathId,
+    session: SessionDep,
     body: PaymentRequest,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     req = CreatePayment(body.channel.value, body.amount_fen or 0)
     return await run_update(client, wf_id, LearnerJourney.create_payment, req, key)
 
 
 @router.get("/journeys/{wf_id}/invoice.pdf")
 async def invoice_pdf(
-    wf_id: PathId, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    learner: LearnerUser,
 ) -> Response:
-    s = (await own_journey(client, wf_id, learner)).state
+    s = (await own_journey(session, client, wf_id, learner)).state
     return docs.pdf_response(settings, "invoice", s.invoice_sha256, f"{s.invoice_no}.pdf")
 
 
@@ -215,10 +229,11 @@ class WithdrawRequest(BaseModel):
 @router.post("/journeys/{wf_id}/withdraw")
 async def withdraw(
     wf_id: PathId,
+    session: SessionDep,
     body: WithdrawRequest,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     return await run_update(client, wf_id, LearnerJourney.withdraw, Withdraw(body.reason), key)

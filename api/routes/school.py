@@ -10,7 +10,7 @@ from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
 from api.errors import not_found
 from api.idempotency import Idempotency
 from api.inputs import Answer, Comment, PathId, Reason
-from api.journeys import fetch_view, run_update, view_json
+from api.journeys import full_view_json, journey_view, run_update
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
@@ -43,23 +43,27 @@ def school_journeys(
     return list(session.exec(query.order_by(JourneyRecord.stage_entered_at)).all())
 
 
-async def school_journey(client: TemporalDep, wf_id: str, staff: StaffUser) -> JourneyView:
-    view = await fetch_view(client, wf_id)
+async def school_journey(
+    session: SessionDep, client: TemporalDep, wf_id: str, staff: StaffUser
+) -> JourneyView:
+    view = await journey_view(session, client, wf_id)
     if view.school_id != staff.school_id:
         raise not_found("journey")
     return view
 
 
 @router.get("/journeys/{wf_id}")
-async def get_journey(wf_id: PathId, client: TemporalDep, staff: StaffUser) -> dict:
-    return view_json(await school_journey(client, wf_id, staff))
+async def get_journey(
+    wf_id: PathId, session: SessionDep, client: TemporalDep, staff: StaffUser
+) -> dict:
+    return full_view_json(session, await school_journey(session, client, wf_id, staff))
 
 
 @router.post("/journeys/{wf_id}/signing/approve")
 async def approve_signing(
-    wf_id: PathId, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
+    wf_id: PathId, session: SessionDep, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> UpdateOutcome:
-    await school_journey(client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     return await run_update(
         client, wf_id, LearnerJourney.approve_signing, StaffDecision(staff.id), key
     )
@@ -72,12 +76,13 @@ class Rejection(BaseModel):
 @router.post("/journeys/{wf_id}/signing/reject")
 async def reject_signing(
     wf_id: PathId,
+    session: SessionDep,
     body: Rejection,
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_journey(client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     return await run_update(
         client, wf_id, LearnerJourney.reject_signing, StaffDecision(staff.id, body.reason), key
     )
@@ -89,13 +94,14 @@ async def reject_signing(
 @router.post("/journeys/{wf_id}/stages/{subject}/report")
 async def submit_stage_report(
     wf_id: PathId,
+    session: SessionDep,
     subject: Subject,
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
     """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
-    await school_journey(client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     req = StageReportAction(subject.value, staff.id, role="school_staff")
     return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
 
@@ -108,6 +114,7 @@ class DisputeAnswerBody(BaseModel):
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute-answer")
 async def answer_dispute(
     wf_id: PathId,
+    session: SessionDep,
     record_no: PathId,
     body: DisputeAnswerBody,
     client: TemporalDep,
@@ -116,7 +123,7 @@ async def answer_dispute(
 ) -> UpdateOutcome:
     """The school answers a learner's dispute of a training record: concede, or contest it
     before the regulator."""
-    await school_journey(client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     req = DisputeAnswer(record_no, staff.id, body.concede, body.answer)
     return await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key)
 
@@ -124,12 +131,13 @@ async def answer_dispute(
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")
 async def report_no_show(
     wf_id: PathId,
+    session: SessionDep,
     booking_id: PathId,
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_journey(client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     req = NoShowReport(booking_id, staff.id)
     return await run_update(client, wf_id, LearnerJourney.report_no_show, req, key)
 
@@ -141,12 +149,13 @@ class Approval(BaseModel):
 @router.post("/journeys/{wf_id}/coach-change/approve")
 async def approve_coach_change(
     wf_id: PathId,
+    session: SessionDep,
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
     body: Approval | None = None,
 ) -> UpdateOutcome:
-    await school_journey(client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     reason = body.reason if body else ""
     return await _decide_coach_change(client, wf_id, staff, True, reason, key)
 
@@ -154,12 +163,13 @@ async def approve_coach_change(
 @router.post("/journeys/{wf_id}/coach-change/reject")
 async def reject_coach_change(
     wf_id: PathId,
+    session: SessionDep,
     body: Rejection,
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_journey(client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     return await _decide_coach_change(client, wf_id, staff, False, body.reason, key)
 
 

@@ -72,7 +72,7 @@ async def list_open_slots(
     """The school's open slots for the current stage that the learner is free to take (an hour
     they already booked, in this journey or another, is left out); empty when the stage books
     none."""
-    view = await own_journey(client, wf_id, learner)
+    view = await own_journey(session, client, wf_id, learner)
     subject = str(view.state.stage)
     if subject not in ("field", "road") or view.state.status != Status.active:
         return []
@@ -105,12 +105,13 @@ class BookingCreate(BaseModel):
 @router.post("/journeys/{wf_id}/bookings")
 async def book_slot(
     wf_id: PathId,
+    session: SessionDep,
     body: BookingCreate,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     req = BookSlotRequest(body.slot_id)
     return await run_update(client, wf_id, LearnerJourney.book_slot, req, key)
 
@@ -122,13 +123,14 @@ class BookingCancel(BaseModel):
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/cancel")
 async def cancel_booking(
     wf_id: PathId,
+    session: SessionDep,
     booking_id: PathId,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
     body: BookingCancel | None = None,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     req = CancelBookingRequest(booking_id, body.reason if body else "")
     return await run_update(client, wf_id, LearnerJourney.cancel_booking, req, key)
 
@@ -139,12 +141,13 @@ async def cancel_booking(
 @router.post("/journeys/{wf_id}/records/{record_no}/confirm")
 async def confirm_record(
     wf_id: PathId,
+    session: SessionDep,
     record_no: PathId,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     return await run_update(
         client, wf_id, LearnerJourney.confirm_record, RecordDecision(record_no), key
     )
@@ -157,13 +160,14 @@ class Dispute(BaseModel):
 @router.post("/journeys/{wf_id}/records/{record_no}/dispute")
 async def dispute_record(
     wf_id: PathId,
+    session: SessionDep,
     record_no: PathId,
     body: Dispute,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     req = RecordDecision(record_no, dispute_reason=body.reason)
     return await run_update(client, wf_id, LearnerJourney.confirm_record, req, key)
 
@@ -180,13 +184,14 @@ class StageRating(BaseModel):
 @router.post("/journeys/{wf_id}/stages/{subject}/confirm")
 async def confirm_stage(
     wf_id: PathId,
+    session: SessionDep,
     subject: Literal["theory", "safety"],
     body: StageRating,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     req = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
     return await run_update(client, wf_id, LearnerJourney.confirm_theory, req, key)
 
@@ -194,12 +199,13 @@ async def confirm_stage(
 @router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
 async def confirm_stage_report(
     wf_id: PathId,
+    session: SessionDep,
     subject: Subject,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     req = StageReportAction(subject.value, learner.id, role="learner")
     return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
 
@@ -219,13 +225,14 @@ class ExamBookingCreate(BaseModel):
 @router.post("/journeys/{wf_id}/exams")
 async def book_exam(
     wf_id: PathId,
+    session: SessionDep,
     body: ExamBookingCreate,
     request: Request,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(client, wf_id, learner)
+    view = await own_journey(session, client, wf_id, learner)
     venue = body.venue or f"{_policy(request, view).city_name}机动车驾驶人考试中心"
     req = BookExam(body.subject.value, body.exam_date.isoformat(), venue)
     return await run_update(client, wf_id, LearnerJourney.book_exam, req, key)
@@ -234,12 +241,13 @@ async def book_exam(
 @router.post("/journeys/{wf_id}/exams/{subject}/cancel")
 async def cancel_exam(
     wf_id: PathId,
+    session: SessionDep,
     subject: Subject,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     return await run_update(
         client, wf_id, LearnerJourney.cancel_exam, CancelExam(subject.value), key
     )
@@ -262,7 +270,7 @@ async def request_coach_change(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(client, wf_id, learner)
+    view = await own_journey(session, client, wf_id, learner)
     coach = session.get(Coach, body.coach_id)
     if coach is None or coach.school_id != view.school_id or not coach.active:
         raise field_error("coach_id", "该驾校没有此在岗教练", kind="unknown_coach")
@@ -282,12 +290,13 @@ class FollowupCreate(BaseModel):
 @router.post("/journeys/{wf_id}/followup")
 async def add_followup_review(
     wf_id: PathId,
+    session: SessionDep,
     body: FollowupCreate,
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(client, wf_id, learner)
+    await own_journey(session, client, wf_id, learner)
     req = FollowupReview(body.school_stars, body.coach_stars, body.comment)
     return await run_update(client, wf_id, LearnerJourney.add_followup_review, req, key)
 
@@ -310,7 +319,7 @@ async def transfer(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(client, wf_id, learner)
+    view = await own_journey(session, client, wf_id, learner)
     if body.school_id == view.school_id:
         raise field_error("school_id", "转入驾校不能与当前驾校相同", kind="same_school")
     enrolment = JourneyCreate(
@@ -326,11 +335,16 @@ async def transfer(
 
 @router.get("/journeys/{wf_id}/documents/{kind}.pdf")
 async def archive_pdf(
-    wf_id: PathId, kind: str, settings: SettingsDep, client: TemporalDep, learner: LearnerUser
+    wf_id: PathId,
+    session: SessionDep,
+    kind: str,
+    settings: SettingsDep,
+    client: TemporalDep,
+    learner: LearnerUser,
 ) -> Response:
     """One archive document, once the learner has graduated (404 before)."""
     if kind not in ARCHIVE_KINDS:
         raise not_found("document")
-    s = (await own_journey(client, wf_id, learner)).state
+    s = (await own_journey(session, client, wf_id, learner)).state
     name = f"{s.certificate_no or wf_id}-{kind}.pdf"
     return docs.pdf_response(settings, kind, s.archive.get(kind, ""), name)

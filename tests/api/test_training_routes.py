@@ -582,7 +582,7 @@ async def test_open_slots_leave_out_hours_the_learner_already_holds(
     assert r.status_code == 201, r.text
     later_id = r.json()["id"]
 
-    async def at_field(client: object, wf_id: str, learner: User) -> JourneyView:
+    async def at_field(session: object, client: object, wf_id: str, learner: User) -> JourneyView:
         state = JourneyState()
         state.stage = Stage.field
         return JourneyView(wf_id, learner.id, SCHOOL, "371100", "C1", f"{SCHOOL}-K1", state)

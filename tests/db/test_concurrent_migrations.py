@@ -58,5 +58,5 @@ def test_processes_starting_together_all_migrate(fresh_db: tuple[str, object]) -
         assert [p.exitcode for p in procs] == [0] * PROCESSES
         engine = make_engine(url)
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0007"
+            assert MigrationContext.configure(conn).get_current_revision() == "0008"
         engine.dispose()

@@ -18,7 +18,7 @@ def test_migrations_match_the_models(engine: Engine) -> None:
 def test_migrate_twice_is_a_no_op(db_url: str, engine: Engine) -> None:
     migrate(db_url)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0007"
+        assert MigrationContext.configure(conn).get_current_revision() == "0008"
 
 
 def test_demo_data_loads_once_and_keeps_existing_rows(engine: Engine) -> None:

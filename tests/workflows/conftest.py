@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio import activity
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -21,12 +22,13 @@ from activities.bank import BankActivities
 from activities.bookings import BookingActivities
 from activities.records import JourneyProjection, RecordActivities
 from core.db import make_engine, migrate
+from models import journey_log
 from models.demo import load_demo_data
 from models.ledger import EntryKind, LedgerEntry
 from tests import servers
 from tests.workflows.fakes import FakeSubsystems
 from workflows.journey import LearnerJourney
-from workflows.journey_state import JourneyInput
+from workflows.journey_state import JourneyInput, JourneyResult, JourneyView
 
 # Histories recorded by today's code; those under before_lifecycle_patch/ were recorded by the
 # code that ran before the money-and-lifecycle rules and are never re-recorded.
@@ -68,7 +70,7 @@ class Harness:
         await servers.skip_time(self.env, duration)
 
     def follow(self, workflow_id: str) -> WorkflowHandle:
-        handle = self.env.client.get_workflow_handle_for(LearnerJourney.run, workflow_id)
+        handle = JourneyHandle(self.env.client, workflow_id, self.engine)
         self.started.append(handle)
         return handle
 
@@ -110,6 +112,22 @@ class Harness:
         assert self.fakes.balances[journey_id] == [t["deposit"], t["release"], t["refund"]]
 
 
+class JourneyHandle(WorkflowHandle[Any, JourneyResult]):
+    """A journey's handle whose view is the one people see: the state with the log the journey
+    wrote to the harness's read model put back (models/journey_log.py), as the API shows it."""
+
+    def __init__(self, client: Client, workflow_id: str, engine: Engine) -> None:
+        super().__init__(client, workflow_id, result_type=JourneyResult)
+        self._engine = engine
+
+    async def query(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = await super().query(query, *args, **kwargs)
+        if not isinstance(answer, JourneyView):
+            return answer
+        with Session(self._engine) as session:
+            return journey_log.full_view(session, answer)
+
+
 @asynccontextmanager
 async def running_harness(
     env: WorkflowEnvironment,
@@ -125,7 +143,7 @@ async def running_harness(
     engine = make_engine(url)
     with Session(engine) as session:
         load_demo_data(session)
-    fakes = FakeSubsystems()
+    fakes = FakeSubsystems(journey_lines=journey_log.training_lines_reader(engine))
     records = RecordActivities(engine)
     bookings = BookingActivities(engine)
 

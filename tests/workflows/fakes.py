@@ -5,7 +5,8 @@ The fake bank keeps its own balances per payer, so tests can compare them with t
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -29,6 +30,7 @@ from workflows.documents_data import (
     RenderArchive,
     RenderContract,
     RenderInvoice,
+    TrainingRecordLine,
 )
 
 
@@ -43,6 +45,9 @@ class FakeSubsystems:
     balances: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     moved_keys: set[str] = field(default_factory=set)
     archive: ArchiveData | None = None
+    # A journey's training records from the read model, as the real archive activity reads
+    # them for journeys under the footprint rules (models/journey_log.py).
+    journey_lines: Callable[[str, str], list[TrainingRecordLine]] | None = None
     # activity name -> a gate the stand-in waits at (see `gate`)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -192,4 +197,8 @@ class FakeSubsystems:
     @activity.defn(name="documents.render_archive")
     async def render_archive(self, req: RenderArchive) -> ArchiveDocuments:
         self.archive = req.data
+        if req.journey_id:
+            assert self.journey_lines is not None
+            lines = self.journey_lines(req.journey_id, req.data.coach_name)
+            self.archive = replace(req.data, records=lines)
         return ArchiveDocuments("reg-sha", "log-sha", "records-sha", "cert-sha")
