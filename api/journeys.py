@@ -232,9 +232,11 @@ async def fetch_view(client: Client, wf_id: str) -> JourneyView:
 
 
 async def journey_view(session: Session, client: Client, wf_id: str) -> JourneyView:
-    """A journey's view, by query. Who may see it is the caller's check."""
-    session.commit()  # no connection held while the journey answers
-    return await fetch_view(client, wf_id)
+    """A journey's view: a closed one's from the read model (the view it closed with, never a
+    replay of its history), an open one's by query. Who may see it is the caller's check."""
+    closed = journey_log.closed_view(session, wf_id)
+    session.commit()  # the read is done: no connection held while the journey answers
+    return closed if closed is not None else await fetch_view(client, wf_id)
 
 
 def full_view_json(session: Session, view: JourneyView) -> dict[str, Any]:
