@@ -30,8 +30,9 @@ from tests.workflows.fakes import FakeSubsystems
 from workflows.journey import LearnerJourney
 from workflows.journey_state import JourneyInput, JourneyResult, JourneyView
 
-# Histories recorded by today's code; those under before_lifecycle_patch/ were recorded by the
-# code that ran before the money-and-lifecycle rules and are never re-recorded.
+# Histories recorded by today's code; those under before_lifecycle_patch/ and
+# before_footprint_patch/ were recorded by the code that ran before those rules and are never
+# re-recorded.
 HISTORIES = Path(__file__).parent.parent / "data" / "histories" / "current"
 
 

@@ -2,9 +2,11 @@
 running journeys (non-determinism) fails here.
 
 before_lifecycle_patch/ holds histories recorded by the code that ran before the money-and-
-lifecycle rules (workflow.patched "money-and-lifecycle-1"): they prove journeys started then
-still replay. current/ is re-recorded with `make record-histories` when a change is made safe
-for running journeys (workflow.patched) or none are running."""
+lifecycle rules (workflow.patched "money-and-lifecycle-1"), before_footprint_patch/ those
+recorded before the footprint rules ("journey-footprint-1", issue 9): they prove journeys
+started then still replay. current/ is re-recorded with `make record-histories` when a change
+is made safe for running journeys (workflow.patched) or none are running; the folder it
+replaced is kept under the patch's name."""
 
 import json
 from pathlib import Path
@@ -26,7 +28,7 @@ BEFORE_PATCH = {
     "part2_graduated_per_hour",
     "part2_staged_withdrawn_mid_practical",
 }
-CURRENT = BEFORE_PATCH | {
+BEFORE_FOOTPRINT = BEFORE_PATCH | {
     "coach_change",
     "continue_as_new_then_withdrawn",
     "disputes",
@@ -43,11 +45,13 @@ CURRENT = BEFORE_PATCH | {
     "withdrawn_with_session_begun_0d",
     "withdrawn_with_session_begun_2d",
 }
+CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away"}
 
 
 def test_every_expected_history_is_recorded() -> None:
     recorded = {(p.parent.name, p.stem) for p in HISTORIES}
     expected = {("before_lifecycle_patch", name) for name in BEFORE_PATCH}
+    expected |= {("before_footprint_patch", name) for name in BEFORE_FOOTPRINT}
     expected |= {("current", name) for name in CURRENT}
     assert recorded == expected
 
