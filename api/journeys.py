@@ -1,11 +1,11 @@
 """Starting, reading and driving journey workflows on behalf of the API's ports."""
 
 import math
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -239,12 +239,14 @@ async def journey_view(session: Session, client: Client, wf_id: str) -> JourneyV
     return closed if closed is not None else await fetch_view(client, wf_id)
 
 
-def full_view_json(session: Session, view: JourneyView) -> dict[str, Any]:
+def full_view_json(session: Session, view: JourneyView) -> JSONResponse:
     """The view as people see it: the state with its timeline, records and bookings put back
-    from the read model (the journey keeps only the ones not yet written, and the open ones)."""
-    full = journey_log.full_view(session, view)
+    from the read model (the journey keeps only the ones not yet written, and the open ones).
+    Already JSON: answered as it is."""
+    doc = journey_log.view_document(session, view)
     session.commit()
-    return view_json(full)
+    doc["state"]["held_fen"] = view.state.money.held_fen
+    return JSONResponse(doc)
 
 
 def handle(client: Client, wf_id: str) -> WorkflowHandle[Any, Any]:
@@ -262,12 +264,6 @@ async def run_update(
             update, arg, id=update_id
         )
     return outcome
-
-
-def view_json(view: JourneyView) -> dict[str, Any]:
-    data = asdict(view)
-    data["state"]["held_fen"] = view.state.money.held_fen
-    return data
 
 
 def nearest_centres(

@@ -10,10 +10,10 @@ Each entry is stored as the journey encodes it (Temporal's JSON), so it reads ba
 dataclass whatever fields it gains.
 """
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -26,6 +26,7 @@ from workflows.journey_state import Booking, JourneyView, RecordEntry, StepOutco
 from workflows.training import training_lines
 
 T = TypeVar("T")
+Entry = dict[str, Any]  # a timeline entry, record or booking as JSON
 _CONVERTER = DataConverter.default.payload_converter
 _ENCODING = {"encoding": b"json/plain"}
 RECORD, BOOKING = "record", "booking"
@@ -117,29 +118,42 @@ def closed_view(session: Session, workflow_id: str) -> JourneyView | None:
     return None if row is None else decode(row.data, JourneyView)
 
 
-def full_view(session: Session, view: JourneyView) -> JourneyView:
-    """The view with the journey's log put back: every timeline entry, record and booking, in
-    the order they came. What the state holds is newer than what was written of the same."""
-    s = view.state
+def view_document(session: Session, view: JourneyView) -> dict[str, Any]:
+    """The view with the journey's log put back, as JSON (the journey's own encoding): every
+    timeline entry, record and booking, in the order they came; what the state holds is newer
+    than what was written of the same. Put together from the stored JSON as it is: a closed C1
+    journey has some 250 entries, and making each a dataclass first cost more than the rest of
+    the request."""
+    doc: dict[str, Any] = json.loads(encode(view))
+    state = doc["state"]
     written = session.exec(
-        select(JourneyStep)
+        select(JourneyStep.data)
         .where(
             JourneyStep.workflow_id == view.workflow_id,
-            col(JourneyStep.seq) < s.steps_written,
+            col(JourneyStep.seq) < view.state.steps_written,
         )
         .order_by(col(JourneyStep.seq))
     ).all()
-    steps = [decode(row.data, StepOutcome) for row in written] + s.steps
-    records, bookings = written_items(session, view.workflow_id)
-    records = _merged(records, s.records, lambda r: r.record_no)
-    bookings = _merged(bookings, s.bookings, lambda b: b.booking_id)
-    state = replace(s, steps=steps, records=records, bookings=bookings)
-    return replace(view, state=state)
+    state["steps"] = [json.loads(data) for data in written] + state["steps"]
+    items = session.exec(
+        select(JourneyItem.kind, JourneyItem.data)
+        .where(JourneyItem.workflow_id == view.workflow_id)
+        .order_by(col(JourneyItem.n))
+    ).all()
+    for kind, field, key in ((RECORD, "records", "record_no"), (BOOKING, "bookings", "booking_id")):
+        logged = [json.loads(data) for k, data in items if k == kind]
+        state[field] = _merged(logged, state[field], key)
+    return doc
 
 
-def _merged(written: list[T], held: list[T], key: Callable[[T], str]) -> list[T]:
+def full_view(session: Session, view: JourneyView) -> JourneyView:
+    """`view_document` as a JourneyView."""
+    return decode(json.dumps(view_document(session, view)), JourneyView)
+
+
+def _merged(written: list[Entry], held: list[Entry], key: str) -> list[Entry]:
     """`written` in its order, each replaced by the state's own where it holds one; then what
     only the state holds (it came last)."""
-    newer = {key(x): x for x in held}
-    merged = [newer.pop(key(x), x) for x in written]
-    return merged + [x for x in held if key(x) in newer]
+    newer = {x[key]: x for x in held}
+    merged = [newer.pop(x[key], x) for x in written]
+    return merged + [x for x in held if x[key] in newer]

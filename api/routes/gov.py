@@ -4,6 +4,7 @@ review stage reports (阶段报审) and see disputed training records."""
 import asyncio
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
 
@@ -75,10 +76,10 @@ async def region_journey(
     return view
 
 
-@router.get("/journeys/{wf_id}")
+@router.get("/journeys/{wf_id}", response_model=dict)
 async def get_journey(
     wf_id: PathId, session: SessionDep, client: TemporalDep, regulator: RegulatorUser
-) -> dict:
+) -> JSONResponse:
     return full_view_json(session, await region_journey(session, client, wf_id, regulator))
 
 

@@ -4,7 +4,7 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile, status
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
@@ -112,10 +112,10 @@ async def own_journey(
     return view
 
 
-@router.get("/journeys/{wf_id}")
+@router.get("/journeys/{wf_id}", response_model=dict)
 async def get_journey(
     wf_id: PathId, session: SessionDep, client: TemporalDep, learner: LearnerUser
-) -> dict:
+) -> JSONResponse:
     return full_view_json(session, await own_journey(session, client, wf_id, learner))
 
 

@@ -2,6 +2,7 @@
 (阶段报审), record no-shows and decide on coach changes."""
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import select
 
@@ -52,10 +53,10 @@ async def school_journey(
     return view
 
 
-@router.get("/journeys/{wf_id}")
+@router.get("/journeys/{wf_id}", response_model=dict)
 async def get_journey(
     wf_id: PathId, session: SessionDep, client: TemporalDep, staff: StaffUser
-) -> dict:
+) -> JSONResponse:
     return full_view_json(session, await school_journey(session, client, wf_id, staff))
 
 
