@@ -4,8 +4,9 @@ scripts/demo_journey.py drives a learner from sign-up to a closed journey throug
 the simulators. Its history (Temporal's own count of bytes and events, the largest Update
 result, the workflow's result) is set against a trivial workflow given as many Updates; its
 view through GET /api/learner/journeys/{id}, closed and open, against raw SDK queries of a
-closed and an open trivial workflow. Closed reads are few and bounded in time: today each one
-replays the whole history on the worker.
+closed and an open trivial workflow. A closed journey is read from the read model (the view it
+closed with and its log); before issue 9's footprint work each read replayed the whole history
+on the worker, which is why the reads are bounded in time.
 """
 
 import time
