@@ -44,6 +44,7 @@ from workflows.journey_state import (
     JourneyInput,
     JourneyView,
     SchoolSnapshot,
+    UpdateOutcome,
 )
 
 
@@ -235,13 +236,15 @@ def handle(client: Client, wf_id: str) -> WorkflowHandle[Any, Any]:
 
 async def run_update(
     client: Client, wf_id: str, update: Any, arg: Any, key: Idempotency
-) -> JourneyView:
-    """Runs a journey Update; the caller's Idempotency-Key makes a retried HTTP call the same
-    Update (and the same key with another request a 422)."""
+) -> UpdateOutcome:
+    """Runs a journey Update and answers what it did; the caller's Idempotency-Key makes a
+    retried HTTP call the same Update (and the same key with another request a 422)."""
     update_id = key.update_id(wf_id, update.__name__, arg)
     async with temporal_errors():
-        await handle(client, wf_id).execute_update(update, arg, id=update_id)
-    return await fetch_view(client, wf_id)
+        outcome: UpdateOutcome = await handle(client, wf_id).execute_update(
+            update, arg, id=update_id
+        )
+    return outcome
 
 
 def view_json(view: JourneyView) -> dict[str, Any]:

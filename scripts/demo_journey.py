@@ -306,7 +306,8 @@ class Demo:
         s = await self.until(lambda s: reached(s, "health_check"), "the health-check stage")
         if past(s, "health_check"):
             return
-        if not s["health"]["booking_id"]:
+        booking = s["health"]["booking_id"]
+        if not booking:
             a = applicant(self.learner)
             centres = (
                 await self.call(
@@ -326,7 +327,7 @@ class Demo:
                 who=self.learner,
                 json={"centre_id": centre["id"], "slot": slot},
             )
-            s = r.json()["state"]
+            booking = r.json()["booking_id"]
             self.say(
                 "预约体检并缴费",
                 "Book and pay the health check",
@@ -334,7 +335,6 @@ class Demo:
             )
         auto = await self.sim_setting(self.urls.health, "auto_result_seconds")
         if auto is None:
-            booking = s["health"]["booking_id"]
             await self.call(
                 "POST",
                 f"{self.urls.health}/_simulate/bookings/{booking}/result",
@@ -380,14 +380,14 @@ class Demo:
             f"{s['contract']['contract_no']}, {len(preview.content) // 1024} KB PDF, "
             f"tuition {yuan(s['tuition_fen'])}",
         )
-        r = await self.call(
+        await self.call(
             "POST",
             self.journey_url("/contract/signature"),
             "sign the contract",
             who=self.learner,
             files={"signature": ("signature.png", signature_png(), "image/png")},
         )
-        signed = r.json()["state"]["contract"]["signed_sha256"]
+        signed = (await self.state())["contract"]["signed_sha256"]
         self.say("手写签名", "Sign by hand", f"signed PDF sha256 {signed[:16]}…")
 
     async def payment(self) -> None:
@@ -416,7 +416,7 @@ class Demo:
                 who=self.learner,
                 json=body,
             )
-            order = r.json()["state"]["orders"][-1]
+            order = r.json()  # the order it created: its id and amount
         await self.call(
             "POST",
             f"{self.urls.bank}/_simulate/orders/{order['order_id']}/pay",
@@ -703,9 +703,9 @@ class Demo:
         s = await self.until(
             lambda s: s["subjects"][subject]["exam"]["eligible"], f"the {subject} exam to open"
         )
-        exam = s["subjects"][subject]["exam"]
+        booking = s["subjects"][subject]["exam"]["booking_id"]
         self.say(f"{zh}考试资格已推送12123", f"{en}: exam eligibility sent to 12123")
-        if not exam["booking_id"]:
+        if not booking:
             today = datetime.now(CHINA).date().isoformat()
             r = await self.call(
                 "POST",
@@ -714,13 +714,13 @@ class Demo:
                 who=self.learner,
                 json={"subject": subject, "exam_date": today},
             )
-            exam = r.json()["state"]["subjects"][subject]["exam"]
-            self.say(f"预约{zh}考试", f"Book the {en} exam", f"{today}, {exam['booking_id']}")
+            booking = r.json()["booking_id"]
+            self.say(f"预约{zh}考试", f"Book the {en} exam", f"{today}, {booking}")
         auto = await self.sim_setting(self.urls.exam, "auto_pass_seconds")
-        if auto is None and exam["booking_id"]:
+        if auto is None and booking:
             await self.call(
                 "POST",
-                f"{self.urls.exam}/_simulate/bookings/{exam['booking_id']}/result",
+                f"{self.urls.exam}/_simulate/bookings/{booking}/result",
                 "enter the exam result",
                 json={"score": 96},
                 ok=(200, 409),

@@ -165,7 +165,7 @@ async def enrol_to_payment(p: Platform, learner: str = "learner1") -> tuple[str,
         headers=me,
     )
     assert r.status_code == 200, r.text
-    booking = r.json()["state"]["health"]["booking_id"]
+    booking = r.json()["booking_id"]
     r = await p.sim_http.post(
         f"{p.sims.urls['health']}/_simulate/bookings/{booking}/result",
         json={"passed": True, "items": {"视力": "5.0"}},
@@ -192,7 +192,7 @@ async def pay(p: Platform, wf_id: str, me: dict[str, str], channel: str = "alipa
         f"/api/learner/journeys/{wf_id}/payment", json={"channel": channel}, headers=me
     )
     assert r.status_code == 200, r.text
-    order_id = r.json()["state"]["orders"][-1]["order_id"]
+    order_id = r.json()["order_id"]
     r = await p.sim_http.post(f"{p.sims.urls['bank']}/_simulate/orders/{order_id}/pay")
     assert r.status_code == 200, r.text
     return order_id

@@ -13,7 +13,13 @@ from policy.loader import load_policy
 from policy.model import Policy
 from workflows.documents_data import FeeAnnex
 from workflows.journey import LearnerJourney
-from workflows.journey_state import Applicant, JourneyInput, JourneyView, SchoolSnapshot
+from workflows.journey_state import (
+    Applicant,
+    JourneyInput,
+    JourneyState,
+    JourneyView,
+    SchoolSnapshot,
+)
 
 VALID_ID = "11010519491231002X"  # a GB 11643 example number with a valid check digit
 
@@ -91,6 +97,12 @@ async def until(
 async def current_view(handle: WorkflowHandle) -> JourneyView:
     """The journey's view now, asked again if the query lands while a run continues as new."""
     return await until(handle, lambda v: True)
+
+
+async def final_state(handle: WorkflowHandle) -> JourneyState:
+    """The state a journey closed with, once it has (its result says only how it ended)."""
+    await handle.result()
+    return (await current_view(handle)).state
 
 
 def data_path(name: str) -> Path:

@@ -90,7 +90,7 @@ async def _pay_through_errors(p: Platform, wf_id: str, me: dict[str, str]) -> No
         if r.status_code == 200:
             break
         assert r.status_code in (409, 503), r.text
-    order_id = r.json()["state"]["orders"][-1]["order_id"]
+    order_id = r.json()["order_id"]
     async with httpx.AsyncClient() as sim:
         r = await sim.post(f"{p.sims.urls['bank']}/_simulate/orders/{order_id}/pay")
         assert r.status_code == 200, r.text

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         TRAINING_STAGES,
         BookExam,
         BookHealthCheck,
+        Booking,
         BookSlotRequest,
         CancelBookingRequest,
         CancelExam,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         HealthCheck,
         HealthResult,
         JourneyInput,
+        JourneyResult,
         JourneyState,
         JourneyView,
         NoShowReport,
@@ -60,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         StepOutcome,
         TrainingRecord,
         Transfer,
+        UpdateOutcome,
         WaitingOn,
         Withdraw,
     )
@@ -94,7 +97,7 @@ class LearnerJourney:
     # ---- the journey, read top to bottom -------------------------------------------------
 
     @workflow.run
-    async def run(self, inp: JourneyInput) -> JourneyState:
+    async def run(self, inp: JourneyInput) -> JourneyResult:
         try:
             if inp.resume is None:
                 self._s.stage_entered_at = workflow.now()
@@ -127,7 +130,21 @@ class LearnerJourney:
             self._s.runs += 1
             workflow.continue_as_new(replace(self._in, resume=self._s))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._s
+        return self._result()
+
+    def _result(self) -> JourneyResult:
+        s = self._s
+        return JourneyResult(
+            status=s.status,
+            stage=s.stage,
+            end_reason=s.end_reason,
+            learner_no=s.learner_no,
+            certificate_no=s.certificate_no,
+            archive=s.archive,
+            transferred_to=s.transferred_to,
+            money=s.money,
+            runs=s.runs,
+        )
 
     async def _sign_up(self) -> None:
         a = self._in.applicant
@@ -386,12 +403,12 @@ class LearnerJourney:
     # ---- updates: learner, staff and regulator actions -------------------------------------
 
     @workflow.update
-    async def book_health_check(self, req: BookHealthCheck) -> JourneyState:
+    async def book_health_check(self, req: BookHealthCheck) -> UpdateOutcome:
         async with self._lock:
             if self._answered(
                 repeats.health_booking(self._s, req), self._validate_book_health, req
             ):
-                return self._s
+                return self._health_booked(repeat=True)
             self._s.health.attempts += 1
             booking_id = self._key(f"health-{self._s.health.attempts}")
             await steps.book_health(self._in, booking_id, req)
@@ -402,7 +419,7 @@ class LearnerJourney:
             self._s.health.fee_fen = req.fee_fen
             self._record("health_check", "booked", f"{req.centre_id} {req.slot}")
             await self._set_waiting(WaitingOn.health_centre)
-            return self._s
+            return self._health_booked()
 
     @book_health_check.validator
     def _validate_book_health(self, req: BookHealthCheck) -> None:
@@ -415,13 +432,13 @@ class LearnerJourney:
             raise ValueError("体检费用必须大于零")
 
     @workflow.update
-    async def approve_signing(self, decision: StaffDecision) -> JourneyState:
+    async def approve_signing(self, decision: StaffDecision) -> UpdateOutcome:
         if self._repeat(bool(self._s.signing_approved_by)):
-            return self._s
+            return self._outcome("signing_approved", repeat=True)
         self._check_signing_open()
         self._s.signing_approved_by = decision.staff_id
         self._record("signing", "approved", decision.staff_id)
-        return self._s
+        return self._outcome("signing_approved")
 
     @approve_signing.validator
     def _validate_approve(self, decision: StaffDecision) -> None:
@@ -437,14 +454,14 @@ class LearnerJourney:
             raise ApplicationError("面签已处理", type="AlreadyDecided")
 
     @workflow.update
-    async def reject_signing(self, decision: StaffDecision) -> JourneyState:
+    async def reject_signing(self, decision: StaffDecision) -> UpdateOutcome:
         reason = f"面签未通过：{decision.reason}"
         if self._repeat(repeats.end(self._s, Status.rejected, reason)):
-            return self._s
+            return self._outcome("signing_rejected", repeat=True)
         self._check_signing_open()
         self._fail_pending(Status.rejected, reason)
         self._record("signing", "rejected", decision.reason)
-        return self._s
+        return self._outcome("signing_rejected")
 
     @reject_signing.validator
     def _validate_reject(self, decision: StaffDecision) -> None:
@@ -455,17 +472,17 @@ class LearnerJourney:
             raise ValueError("驳回时请填写理由")
 
     @workflow.update
-    async def sign_contract(self, req: SignContract) -> JourneyState:
+    async def sign_contract(self, req: SignContract) -> UpdateOutcome:
         async with self._lock:
             if self._answered(repeats.signature(self._s, req), self._validate_sign, req):
-                return self._s
+                return self._outcome("contract_signed", repeat=True)
             self._s.contract.signed_at = workflow.now()
             self._s.contract.signed_sha256 = await steps.render_contract(
                 self._in, self._s, req.signature_png_b64
             )
             self._s.contract.signature_sha256 = repeats.signature_digest(req)
             self._record("contract", "signed", self._s.contract.signed_sha256)
-            return self._s
+            return self._outcome("contract_signed")
 
     @sign_contract.validator
     def _validate_sign(self, req: SignContract) -> None:
@@ -481,10 +498,10 @@ class LearnerJourney:
             raise ValueError("请先手写签名")
 
     @workflow.update
-    async def create_payment(self, req: CreatePayment) -> JourneyState:
+    async def create_payment(self, req: CreatePayment) -> UpdateOutcome:
         async with self._lock:
             if self._answered(repeats.order(self._s, req), self._validate_payment, req):
-                return self._s
+                return self._order_created(repeat=True)
             topup = self._s.stage != Stage.payment
             amount = req.amount_fen if topup else self._s.tuition_fen - self._s.money.deposited_fen
             n = len(self._s.orders) + 1
@@ -514,7 +531,7 @@ class LearnerJourney:
             self._record("payment", "order_created", order_id)
             if not topup:
                 await self._set_waiting(WaitingOn.bank)
-            return self._s
+            return self._order_created()
 
     @create_payment.validator
     def _validate_payment(self, req: CreatePayment) -> None:
@@ -533,10 +550,12 @@ class LearnerJourney:
             raise ValueError("充值金额必须大于零")
 
     @workflow.update
-    async def withdraw(self, req: Withdraw) -> JourneyState:
+    async def withdraw(self, req: Withdraw) -> UpdateOutcome:
+        reason = f"学员退学：{req.reason}"
+        repeat = repeats.end(self._s, Status.withdrawn, reason)
         self._s.withdraw_requested = req.reason
-        self._fail_pending(Status.withdrawn, f"学员退学：{req.reason}")
-        return self._s
+        self._fail_pending(Status.withdrawn, reason)
+        return self._outcome("withdrawal_requested", repeat)
 
     @withdraw.validator
     def _validate_withdraw(self, req: Withdraw) -> None:
@@ -549,10 +568,12 @@ class LearnerJourney:
             raise ValueError("请填写理由")
 
     @workflow.update
-    async def transfer(self, req: Transfer) -> JourneyState:
+    async def transfer(self, req: Transfer) -> UpdateOutcome:
+        reason = f"转校：{req.reason}"
+        repeat = repeats.end(self._s, Status.transferred, reason, req.new_journey)
         self._s.withdraw_requested = req.reason
-        self._fail_pending(Status.transferred, f"转校：{req.reason}", req.new_journey)
-        return self._s
+        self._fail_pending(Status.transferred, reason, req.new_journey)
+        return self._outcome("transfer_requested", repeat)
 
     @transfer.validator
     def _validate_transfer(self, req: Transfer) -> None:
@@ -573,12 +594,12 @@ class LearnerJourney:
     # Training: theory confirmation, practical bookings, records, coach changes.
 
     @workflow.update
-    async def confirm_theory(self, req: RateStage) -> JourneyState:
+    async def confirm_theory(self, req: RateStage) -> UpdateOutcome:
         async with self._lock:
             repeat = repeats.theory_confirmation(self._s, req)
             if not self._answered(repeat, self._validate_confirm_theory, req):
                 await self._practice.confirm_theory_stage(req)
-            return self._s
+            return self._outcome("stage_confirmed", repeat)
 
     @confirm_theory.validator
     def _validate_confirm_theory(self, req: RateStage) -> None:
@@ -590,11 +611,13 @@ class LearnerJourney:
             raise ValueError(refusal)
 
     @workflow.update
-    async def book_slot(self, req: BookSlotRequest) -> JourneyState:
+    async def book_slot(self, req: BookSlotRequest) -> UpdateOutcome:
         async with self._lock:
-            if not self._answered(repeats.booking(self._s, req), self._validate_book_slot, req):
+            repeat = repeats.booking(self._s, req)
+            if not self._answered(repeat, self._validate_book_slot, req):
                 await self._practice.book(req)
-            return self._s
+            booking = next(b for b in reversed(self._s.bookings) if b.slot_id == req.slot_id)
+            return self._booking_outcome("slot_booked", booking, repeat)
 
     @book_slot.validator
     def _validate_book_slot(self, req: BookSlotRequest) -> None:
@@ -605,13 +628,13 @@ class LearnerJourney:
             raise ValueError("当前阶段无需预约实操训练")
 
     @workflow.update
-    async def cancel_booking(self, req: CancelBookingRequest) -> JourneyState:
+    async def cancel_booking(self, req: CancelBookingRequest) -> UpdateOutcome:
         async with self._lock:
             repeat = repeats.booking_now(self._s, req.booking_id, "cancelled")
+            booking = self._practice.booking(req.booking_id)
             if not self._answered(repeat, self._validate_cancel_booking, req):
-                booking = self._practice.booking(req.booking_id)
                 await self._practice.cancel(booking, "learner", req.reason or "学员取消")
-            return self._s
+            return self._booking_outcome("booking_cancelled", booking, repeat)
 
     @cancel_booking.validator
     def _validate_cancel_booking(self, req: CancelBookingRequest) -> None:
@@ -623,12 +646,12 @@ class LearnerJourney:
             raise ValueError("没有该编号的有效预约")
 
     @workflow.update
-    async def confirm_record(self, req: RecordDecision) -> JourneyState:
+    async def confirm_record(self, req: RecordDecision) -> UpdateOutcome:
         async with self._lock:
             repeat = repeats.decision(self._s, req)
             if not self._answered(repeat, self._validate_confirm_record, req):
                 await self._practice.decide_record(req)
-            return self._s
+            return self._record_outcome("record_decided", req.record_no, repeat)
 
     @confirm_record.validator
     def _validate_confirm_record(self, req: RecordDecision) -> None:
@@ -642,12 +665,12 @@ class LearnerJourney:
             raise ValueError(refusal)
 
     @workflow.update
-    async def answer_dispute(self, req: DisputeAnswer) -> JourneyState:
+    async def answer_dispute(self, req: DisputeAnswer) -> UpdateOutcome:
         async with self._lock:
             repeat = repeats.dispute_answer(self._s, req)
             if not self._answered(repeat, self._validate_answer_dispute, req):
                 await self._practice.answer_dispute(req)
-            return self._s
+            return self._record_outcome("dispute_answered", req.record_no, repeat)
 
     @answer_dispute.validator
     def _validate_answer_dispute(self, req: DisputeAnswer) -> None:
@@ -660,12 +683,12 @@ class LearnerJourney:
             raise ValueError("请填写答复意见")
 
     @workflow.update
-    async def rule_dispute(self, req: DisputeRuling) -> JourneyState:
+    async def rule_dispute(self, req: DisputeRuling) -> UpdateOutcome:
         async with self._lock:
             repeat = repeats.ruling(self._s, req)
             if not self._answered(repeat, self._validate_rule_dispute, req):
                 await self._practice.rule_dispute(req)
-            return self._s
+            return self._record_outcome("dispute_ruled", req.record_no, repeat)
 
     @rule_dispute.validator
     def _validate_rule_dispute(self, req: DisputeRuling) -> None:
@@ -678,12 +701,13 @@ class LearnerJourney:
             raise ValueError("请填写裁决理由")
 
     @workflow.update
-    async def report_no_show(self, req: NoShowReport) -> JourneyState:
+    async def report_no_show(self, req: NoShowReport) -> UpdateOutcome:
         async with self._lock:
             repeat = repeats.booking_now(self._s, req.booking_id, "no_show")
             if not self._answered(repeat, self._validate_no_show, req):
                 await self._practice.no_show(req)
-            return self._s
+            booking = self._practice.booking(req.booking_id)
+            return self._booking_outcome("no_show_reported", booking, repeat)
 
     @report_no_show.validator
     def _validate_no_show(self, req: NoShowReport) -> None:
@@ -697,12 +721,12 @@ class LearnerJourney:
             raise ValueError("未到预约结束时间，不能登记缺席")
 
     @workflow.update
-    async def request_coach_change(self, req: CoachChangeRequest) -> JourneyState:
+    async def request_coach_change(self, req: CoachChangeRequest) -> UpdateOutcome:
         if self._repeat(repeats.coach_request(self._s, req)):
-            return self._s
+            return self._coach_change_outcome("coach_change_requested", repeat=True)
         self._s.coach_change = CoachChange(req.coach_id, req.coach_name, req.reason)
         self._record("coach_change", "requested", req.coach_id)
-        return self._s
+        return self._coach_change_outcome("coach_change_requested")
 
     @request_coach_change.validator
     def _validate_coach_change(self, req: CoachChangeRequest) -> None:
@@ -715,9 +739,9 @@ class LearnerJourney:
             raise ValueError("该教练已是您的教练")
 
     @workflow.update
-    async def decide_coach_change(self, decision: StageReportAction) -> JourneyState:
+    async def decide_coach_change(self, decision: StageReportAction) -> UpdateOutcome:
         if self._repeat(repeats.coach_decision(self._s, decision)):
-            return self._s
+            return self._coach_change_outcome("coach_change_decided", repeat=True)
         change = self._s.coach_change
         assert change is not None
         change.status = "approved" if decision.approve else "rejected"
@@ -725,7 +749,7 @@ class LearnerJourney:
         if decision.approve:
             self._s.coach_id = change.coach_id
         self._record("coach_change", change.status, decision.reason)
-        return self._s
+        return self._coach_change_outcome("coach_change_decided")
 
     @decide_coach_change.validator
     def _validate_decide_coach(self, decision: StageReportAction) -> None:
@@ -740,11 +764,11 @@ class LearnerJourney:
     # Stage report (阶段报审) and exams.
 
     @workflow.update
-    async def stage_report(self, action: StageReportAction) -> JourneyState:
+    async def stage_report(self, action: StageReportAction) -> UpdateOutcome:
         """One Update for the report's three hands; the validator checks whose turn it is."""
         report = self._s.subjects[action.subject].report
         if self._repeat(repeats.report_action(self._s, action)):
-            return self._s
+            return self._outcome("stage_report_acted", True, item_status=report.status)
         turn = REPORT_TURNS[report.status]
         if turn == "submit":
             report.status, report.submitted_by = "submitted", action.actor_id
@@ -755,7 +779,7 @@ class LearnerJourney:
             report.status = "approved" if action.approve else "rejected"
             report.reviewed_by, report.reason = action.actor_id, action.reason
         self._record(action.subject, f"report_{report.status}", action.reason)
-        return self._s
+        return self._outcome("stage_report_acted", item_status=report.status)
 
     @stage_report.validator
     def _validate_stage_report(self, action: StageReportAction) -> None:
@@ -776,14 +800,14 @@ class LearnerJourney:
             raise ValueError("驳回时请填写理由")
 
     @workflow.update
-    async def book_exam(self, req: BookExam) -> JourneyState:
+    async def book_exam(self, req: BookExam) -> UpdateOutcome:
         async with self._lock:
             if self._answered(repeats.exam_booking(self._s, req), self._validate_book_exam, req):
-                return self._s
+                return self._exam_booked(req.subject, repeat=True)
             await steps.book_exam(self._in, self._s, req)
             self._record(req.subject, "exam_booked", req.exam_date)
             await self._set_waiting(WaitingOn.exam_centre)
-            return self._s
+            return self._exam_booked(req.subject)
 
     @book_exam.validator
     def _validate_book_exam(self, req: BookExam) -> None:
@@ -803,18 +827,18 @@ class LearnerJourney:
             raise ValueError(refusal)
 
     @workflow.update
-    async def cancel_exam(self, req: CancelExam) -> JourneyState:
+    async def cancel_exam(self, req: CancelExam) -> UpdateOutcome:
         async with self._lock:
             if self._answered(
                 repeats.exam_cancellation(self._s, req), self._validate_cancel_exam, req
             ):
-                return self._s
+                return self._outcome("exam_cancelled", repeat=True)
             if not self._s.subjects[req.subject].exam.booking_id:
                 raise ApplicationError("该科目没有待考的预约", type="NothingToCancel")
             await steps.cancel_exam(self._s, req.subject)
             self._record(req.subject, "exam_cancelled")
             await self._set_waiting(WaitingOn.learner)
-            return self._s
+            return self._outcome("exam_cancelled")
 
     @cancel_exam.validator
     def _validate_cancel_exam(self, req: CancelExam) -> None:
@@ -826,12 +850,12 @@ class LearnerJourney:
             raise ValueError("该科目没有待考的预约")
 
     @workflow.update
-    async def add_followup_review(self, req: FollowupReview) -> JourneyState:
+    async def add_followup_review(self, req: FollowupReview) -> UpdateOutcome:
         self._s.followup_review = Review(
             req.school_stars, req.coach_stars, req.comment, workflow.now()
         )
         self._record("followup", "reviewed", req.comment[:50])
-        return self._s
+        return self._outcome("followup_reviewed")
 
     @add_followup_review.validator
     def _validate_followup(self, req: FollowupReview) -> None:
@@ -921,6 +945,53 @@ class LearnerJourney:
         if error is not None:
             self._record(str(step)[:20], "bad_data", error)
         return error is not None
+
+    # ---- what Updates answer -------------------------------------------------------------------
+
+    def _outcome(self, action: str, repeat: bool = False, **what: Any) -> UpdateOutcome:
+        """The answer to an Update: what it did and where the journey stands now. A repeat is
+        answered from the state, as the first request was."""
+        s = self._s
+        return UpdateOutcome(
+            action, s.stage.value, s.status.value, s.waiting_on.value, s.version, repeat, **what
+        )
+
+    def _health_booked(self, repeat: bool = False) -> UpdateOutcome:
+        health = self._s.health
+        return self._outcome("health_check_booked", repeat, booking_id=health.booking_id)
+
+    def _order_created(self, repeat: bool = False) -> UpdateOutcome:
+        order = self._pending_order() or self._s.orders[-1]
+        return self._outcome(
+            "order_created",
+            repeat,
+            order_id=order.order_id,
+            pay_url=order.pay_url,
+            amount_fen=order.amount_fen,
+            expires_at=order.expires_at,
+            item_status=order.status,
+        )
+
+    def _booking_outcome(self, action: str, booking: Booking, repeat: bool) -> UpdateOutcome:
+        return self._outcome(
+            action,
+            repeat,
+            booking_id=booking.booking_id,
+            amount_fen=booking.fee_fen,
+            item_status=booking.status,
+        )
+
+    def _record_outcome(self, action: str, record_no: str, repeat: bool) -> UpdateOutcome:
+        entry = next(r for r in self._s.records if r.record_no == record_no)
+        return self._outcome(action, repeat, record_no=record_no, item_status=entry.status)
+
+    def _coach_change_outcome(self, action: str, repeat: bool = False) -> UpdateOutcome:
+        change = self._s.coach_change
+        return self._outcome(action, repeat, item_status=change.status if change else "")
+
+    def _exam_booked(self, subject: str, repeat: bool = False) -> UpdateOutcome:
+        exam = self._s.subjects[subject].exam
+        return self._outcome("exam_booked", repeat, booking_id=exam.booking_id)
 
     # ---- queries ------------------------------------------------------------------------------
 

@@ -528,6 +528,46 @@ class Withdraw:
 
 
 @dataclass
+class JourneyResult:
+    """What a finished run comes to: how it ended and the ids a caller follows, not the state
+    (issue 9: the result is kept in the history; the journey's record is the read model's).
+    Its fields are the state's own names, so a result recorded before it (the whole state)
+    reads as one too."""
+
+    status: Status
+    stage: Stage
+    end_reason: str = ""
+    learner_no: str = ""
+    certificate_no: str = ""
+    archive: dict[str, str] = field(default_factory=dict)  # document -> sha256
+    transferred_to: str = ""  # the new school's journey (转校)
+    money: Money = field(default_factory=Money)
+    runs: int = 1
+
+
+@dataclass
+class UpdateOutcome:
+    """What an Update did, not the whole state (issue 9: every Update result is kept in the
+    journey's history). A client that wants the journey's view asks for it."""
+
+    action: str  # what was done, a stable code: "slot_booked", "order_created", …
+    # The journey after it.
+    stage: str
+    status: str
+    waiting_on: str
+    version: int
+    repeat: bool = False  # an identical request had done it already: the same answer
+    # What it made or acted on, where there is such a thing.
+    booking_id: str = ""  # a health-check, practical-session or exam booking
+    order_id: str = ""
+    pay_url: str = ""
+    amount_fen: int = 0  # the order's amount, or what a cancellation or no-show cost
+    expires_at: datetime | None = None  # the order's
+    record_no: str = ""
+    item_status: str = ""  # that booking's, order's, record's, report's or coach change's status
+
+
+@dataclass
 class JourneyView:
     """What a query returns: the state plus who the journey belongs to."""
 

@@ -26,6 +26,7 @@ from workflows.journey_state import (
     StageReportAction,
     Status,
     Subject,
+    UpdateOutcome,
 )
 
 router = APIRouter(prefix="/api/gov", tags=["gov"], route_class=StrictRoute)
@@ -91,10 +92,10 @@ async def approve_stage_report(
     client: TemporalDep,
     regulator: RegulatorUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await region_journey(client, wf_id, regulator)
     action = StageReportAction(subject.value, regulator.id, approve=True, role="regulator")
-    return view_json(await run_update(client, wf_id, LearnerJourney.stage_report, action, key))
+    return await run_update(client, wf_id, LearnerJourney.stage_report, action, key)
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/reject")
@@ -105,12 +106,12 @@ async def reject_stage_report(
     client: TemporalDep,
     regulator: RegulatorUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await region_journey(client, wf_id, regulator)
     action = StageReportAction(
         subject.value, regulator.id, approve=False, reason=body.reason, role="regulator"
     )
-    return view_json(await run_update(client, wf_id, LearnerJourney.stage_report, action, key))
+    return await run_update(client, wf_id, LearnerJourney.stage_report, action, key)
 
 
 class DisputeRulingBody(BaseModel):
@@ -126,11 +127,11 @@ async def rule_dispute(
     client: TemporalDep,
     regulator: RegulatorUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     """The regulator rules on a dispute the school contested."""
     await region_journey(client, wf_id, regulator)
     req = DisputeRuling(record_no, regulator.id, body.uphold_record, body.reason)
-    return view_json(await run_update(client, wf_id, LearnerJourney.rule_dispute, req, key))
+    return await run_update(client, wf_id, LearnerJourney.rule_dispute, req, key)
 
 
 # ---- disputed training records ------------------------------------------------------------

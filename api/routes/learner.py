@@ -40,6 +40,7 @@ from workflows.journey_state import (
     CreatePayment,
     JourneyView,
     SignContract,
+    UpdateOutcome,
     Withdraw,
 )
 
@@ -140,14 +141,14 @@ async def book_health_check(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     view = await own_journey(client, wf_id, learner)
     centre = session.get(HealthCentre, body.centre_id)
     if centre is None or centre.city_code != view.city_code:
         message = "驾校所在城市没有此体检机构"
         raise field_error("centre_id", message, kind="unknown_health_centre")
     req = BookHealthCheck(centre.id, body.slot, centre.fee_fen, centre.name)
-    return view_json(await run_update(client, wf_id, LearnerJourney.book_health_check, req, key))
+    return await run_update(client, wf_id, LearnerJourney.book_health_check, req, key)
 
 
 @router.get("/journeys/{wf_id}/contract.pdf")
@@ -170,13 +171,13 @@ async def sign_contract(
     learner: LearnerUser,
     signature: Annotated[UploadFile, File(description=SIGNATURE_RULES)],
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     data = await signature.read(MAX_BYTES + 1)
     if error := signature_error(data):
         raise field_error("signature", error, kind="signature_invalid")
     await own_journey(client, wf_id, learner)
     req = SignContract(base64.b64encode(normalize_signature(data)).decode())
-    return view_json(await run_update(client, wf_id, LearnerJourney.sign_contract, req, key))
+    return await run_update(client, wf_id, LearnerJourney.sign_contract, req, key)
 
 
 class PaymentRequest(BaseModel):
@@ -193,10 +194,10 @@ async def create_payment(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
     req = CreatePayment(body.channel.value, body.amount_fen or 0)
-    return view_json(await run_update(client, wf_id, LearnerJourney.create_payment, req, key))
+    return await run_update(client, wf_id, LearnerJourney.create_payment, req, key)
 
 
 @router.get("/journeys/{wf_id}/invoice.pdf")
@@ -218,8 +219,6 @@ async def withdraw(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
-    return view_json(
-        await run_update(client, wf_id, LearnerJourney.withdraw, Withdraw(body.reason), key)
-    )
+    return await run_update(client, wf_id, LearnerJourney.withdraw, Withdraw(body.reason), key)

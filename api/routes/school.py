@@ -21,6 +21,7 @@ from workflows.journey_state import (
     Stage,
     StageReportAction,
     Subject,
+    UpdateOutcome,
     WaitingOn,
 )
 
@@ -57,12 +58,10 @@ async def get_journey(wf_id: PathId, client: TemporalDep, staff: StaffUser) -> d
 @router.post("/journeys/{wf_id}/signing/approve")
 async def approve_signing(
     wf_id: PathId, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
-) -> dict:
+) -> UpdateOutcome:
     await school_journey(client, wf_id, staff)
-    return view_json(
-        await run_update(
-            client, wf_id, LearnerJourney.approve_signing, StaffDecision(staff.id), key
-        )
+    return await run_update(
+        client, wf_id, LearnerJourney.approve_signing, StaffDecision(staff.id), key
     )
 
 
@@ -77,12 +76,10 @@ async def reject_signing(
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await school_journey(client, wf_id, staff)
-    return view_json(
-        await run_update(
-            client, wf_id, LearnerJourney.reject_signing, StaffDecision(staff.id, body.reason), key
-        )
+    return await run_update(
+        client, wf_id, LearnerJourney.reject_signing, StaffDecision(staff.id, body.reason), key
     )
 
 
@@ -96,11 +93,11 @@ async def submit_stage_report(
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
     await school_journey(client, wf_id, staff)
     req = StageReportAction(subject.value, staff.id, role="school_staff")
-    return view_json(await run_update(client, wf_id, LearnerJourney.stage_report, req, key))
+    return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
 
 
 class DisputeAnswerBody(BaseModel):
@@ -116,12 +113,12 @@ async def answer_dispute(
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     """The school answers a learner's dispute of a training record: concede, or contest it
     before the regulator."""
     await school_journey(client, wf_id, staff)
     req = DisputeAnswer(record_no, staff.id, body.concede, body.answer)
-    return view_json(await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key))
+    return await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key)
 
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")
@@ -131,10 +128,10 @@ async def report_no_show(
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await school_journey(client, wf_id, staff)
     req = NoShowReport(booking_id, staff.id)
-    return view_json(await run_update(client, wf_id, LearnerJourney.report_no_show, req, key))
+    return await run_update(client, wf_id, LearnerJourney.report_no_show, req, key)
 
 
 class Approval(BaseModel):
@@ -148,7 +145,7 @@ async def approve_coach_change(
     staff: StaffUser,
     key: IdempotencyKey,
     body: Approval | None = None,
-) -> dict:
+) -> UpdateOutcome:
     await school_journey(client, wf_id, staff)
     reason = body.reason if body else ""
     return await _decide_coach_change(client, wf_id, staff, True, reason, key)
@@ -161,17 +158,15 @@ async def reject_coach_change(
     client: TemporalDep,
     staff: StaffUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await school_journey(client, wf_id, staff)
     return await _decide_coach_change(client, wf_id, staff, False, body.reason, key)
 
 
 async def _decide_coach_change(
     client: TemporalDep, wf_id: str, staff: StaffUser, approve: bool, reason: str, key: Idempotency
-) -> dict:
+) -> UpdateOutcome:
     decision = StageReportAction(
         subject="", actor_id=staff.id, approve=approve, reason=reason, role="school_staff"
     )
-    return view_json(
-        await run_update(client, wf_id, LearnerJourney.decide_coach_change, decision, key)
-    )
+    return await run_update(client, wf_id, LearnerJourney.decide_coach_change, decision, key)

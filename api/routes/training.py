@@ -6,7 +6,7 @@ that cannot be right is a 422 naming the field before the journey is asked at al
 """
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -18,7 +18,6 @@ from api import documents as docs
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
-from api.idempotency import Idempotency
 from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason
 from api.journeys import (
     ApplicantData,
@@ -26,7 +25,6 @@ from api.journeys import (
     bind_id_number,
     build_input,
     run_update,
-    view_json,
 )
 from api.routes.learner import own_journey
 from models.registry import Coach
@@ -47,6 +45,7 @@ from workflows.journey_state import (
     Status,
     Subject,
     Transfer,
+    UpdateOutcome,
 )
 
 router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
@@ -57,12 +56,6 @@ ARCHIVE_KINDS = ("registration", "teaching_log", "training_records", "certificat
 
 def _policy(request: Request, view: JourneyView) -> Policy:
     return request.app.state.policies[view.city_code]
-
-
-async def _update(
-    client: TemporalDep, wf_id: str, update: Any, arg: Any, key: Idempotency
-) -> dict[str, Any]:
-    return view_json(await run_update(client, wf_id, update, arg, key))
 
 
 # ---- practical bookings (科目二, 科目三) -------------------------------------------------------
@@ -116,10 +109,10 @@ async def book_slot(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
     req = BookSlotRequest(body.slot_id)
-    return await _update(client, wf_id, LearnerJourney.book_slot, req, key)
+    return await run_update(client, wf_id, LearnerJourney.book_slot, req, key)
 
 
 class BookingCancel(BaseModel):
@@ -134,10 +127,10 @@ async def cancel_booking(
     learner: LearnerUser,
     key: IdempotencyKey,
     body: BookingCancel | None = None,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
     req = CancelBookingRequest(booking_id, body.reason if body else "")
-    return await _update(client, wf_id, LearnerJourney.cancel_booking, req, key)
+    return await run_update(client, wf_id, LearnerJourney.cancel_booking, req, key)
 
 
 # ---- training records: confirm or dispute (学时确认) ------------------------------------------
@@ -150,9 +143,9 @@ async def confirm_record(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
-    return await _update(
+    return await run_update(
         client, wf_id, LearnerJourney.confirm_record, RecordDecision(record_no), key
     )
 
@@ -169,10 +162,10 @@ async def dispute_record(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
     req = RecordDecision(record_no, dispute_reason=body.reason)
-    return await _update(client, wf_id, LearnerJourney.confirm_record, req, key)
+    return await run_update(client, wf_id, LearnerJourney.confirm_record, req, key)
 
 
 # ---- stages: theory confirmation with a rating, the stage report (阶段报审) -----------------
@@ -192,10 +185,10 @@ async def confirm_stage(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
     req = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
-    return await _update(client, wf_id, LearnerJourney.confirm_theory, req, key)
+    return await run_update(client, wf_id, LearnerJourney.confirm_theory, req, key)
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
@@ -205,10 +198,10 @@ async def confirm_stage_report(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
     req = StageReportAction(subject.value, learner.id, role="learner")
-    return await _update(client, wf_id, LearnerJourney.stage_report, req, key)
+    return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
 
 
 # ---- exams (12123) -------------------------------------------------------------------------
@@ -231,11 +224,11 @@ async def book_exam(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     view = await own_journey(client, wf_id, learner)
     venue = body.venue or f"{_policy(request, view).city_name}机动车驾驶人考试中心"
     req = BookExam(body.subject.value, body.exam_date.isoformat(), venue)
-    return await _update(client, wf_id, LearnerJourney.book_exam, req, key)
+    return await run_update(client, wf_id, LearnerJourney.book_exam, req, key)
 
 
 @router.post("/journeys/{wf_id}/exams/{subject}/cancel")
@@ -245,9 +238,11 @@ async def cancel_exam(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
-    return await _update(client, wf_id, LearnerJourney.cancel_exam, CancelExam(subject.value), key)
+    return await run_update(
+        client, wf_id, LearnerJourney.cancel_exam, CancelExam(subject.value), key
+    )
 
 
 # ---- coach change, follow-up review, transfer ------------------------------------------------
@@ -266,7 +261,7 @@ async def request_coach_change(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     view = await own_journey(client, wf_id, learner)
     coach = session.get(Coach, body.coach_id)
     if coach is None or coach.school_id != view.school_id or not coach.active:
@@ -275,7 +270,7 @@ async def request_coach_change(
         message = f"教练{coach.name}未获准教授{view.vehicle_class}车型"
         raise field_error("coach_id", message, kind="coach_not_permitted")
     req = CoachChangeRequest(coach.id, coach.name, body.reason)
-    return await _update(client, wf_id, LearnerJourney.request_coach_change, req, key)
+    return await run_update(client, wf_id, LearnerJourney.request_coach_change, req, key)
 
 
 class FollowupCreate(BaseModel):
@@ -291,10 +286,10 @@ async def add_followup_review(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     await own_journey(client, wf_id, learner)
     req = FollowupReview(body.school_stars, body.coach_stars, body.comment)
-    return await _update(client, wf_id, LearnerJourney.add_followup_review, req, key)
+    return await run_update(client, wf_id, LearnerJourney.add_followup_review, req, key)
 
 
 class TransferCreate(ApplicantData):
@@ -314,7 +309,7 @@ async def transfer(
     client: TemporalDep,
     learner: LearnerUser,
     key: IdempotencyKey,
-) -> dict:
+) -> UpdateOutcome:
     view = await own_journey(client, wf_id, learner)
     if body.school_id == view.school_id:
         raise field_error("school_id", "转入驾校不能与当前驾校相同", kind="same_school")
@@ -323,7 +318,7 @@ async def transfer(
     )
     new = build_input(session, learner, enrolment, request.app.state.policies)
     bind_id_number(session, learner, new.applicant.id_number)
-    return await _update(client, wf_id, LearnerJourney.transfer, Transfer(body.reason, new), key)
+    return await run_update(client, wf_id, LearnerJourney.transfer, Transfer(body.reason, new), key)
 
 
 # ---- the archive (登记表, 教学日志, 培训记录, 结业证书) --------------------------------------

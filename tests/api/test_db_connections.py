@@ -23,7 +23,7 @@ from models.demo import load_demo_data
 from models.users import User
 from tests.api.conftest import Api
 from tests.api.conftest import test_settings as settings_in
-from workflows.journey_state import JourneyState, JourneyView
+from workflows.journey_state import JourneyState, JourneyView, UpdateOutcome
 
 SCHOOL = "S371100001"
 MORE_THAN_THE_POOL = 40  # the pool holds 15 connections
@@ -60,8 +60,9 @@ class HeldJourney:
         await self.engine.hold()
         return JourneyView(self.wf_id, "U-learner1", SCHOOL, "371100", "C1", "K", JourneyState())
 
-    async def execute_update(self, *_: Any, **__: Any) -> None:
+    async def execute_update(self, *_: Any, **__: Any) -> UpdateOutcome:
         await self.engine.hold()
+        return UpdateOutcome("withdrawal_requested", "signup", "active", "learner", 1)
 
 
 @pytest.fixture

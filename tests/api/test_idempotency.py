@@ -64,7 +64,7 @@ async def book_health_check(api: Api, journey: Journey, key: str) -> dict[str, A
         journey.url("/health-check"), json=HEALTH_CHECK, headers=keyed(journey.me, key)
     )
     assert r.status_code == 200, r.text
-    return r.json()["state"]
+    return r.json()
 
 
 async def withdraws(api: Api, journey: Journey, key: str) -> bool:
@@ -73,13 +73,14 @@ async def withdraws(api: Api, journey: Journey, key: str) -> bool:
         journey.url("/withdraw"), json={"reason": "搬家"}, headers=keyed(journey.me, key)
     )
     assert r.status_code == 200, r.text
-    return r.json()["state"]["withdraw_requested"] == "搬家"
+    view = await api.http.get(journey.url(), headers=journey.me)
+    return view.json()["state"]["withdraw_requested"] == "搬家"
 
 
 async def test_a_key_used_by_one_caller_does_not_answer_another(api: Api, journey: Journey) -> None:
     """The school approves 面签 with a key; the learner's withdrawal with the same key must
     withdraw, not be answered with the school's approval."""
-    booking = (await book_health_check(api, journey, "K1"))["health"]["booking_id"]
+    booking = (await book_health_check(api, journey, "K1"))["booking_id"]
     await journey.handle.signal(
         LearnerJourney.health_result, HealthResult(booking, True, datetime.now(UTC))
     )
@@ -104,7 +105,7 @@ async def test_a_retry_with_its_key_gets_the_first_answer_and_another_request_a_
 ) -> None:
     first = await book_health_check(api, journey, "K1")
     again = await book_health_check(api, journey, "K1")
-    assert again["health"] == first["health"]
+    assert again == first and first["booking_id"] != ""
     assert len([c for c in fakes.calls if c[0] == "health"]) == 1
     before = await footprint(api, dev_env, journey)
     other = {**HEALTH_CHECK, "slot": "2026-11-03T08:00"}

@@ -45,12 +45,12 @@ async def to_health_check(
 
 async def pass_health(h: Harness, handle: WorkflowHandle, age: timedelta = timedelta()) -> None:
     """Books a check and delivers a passing result examined `age` ago (server time)."""
-    view = await handle.execute_update(
+    booked = await handle.execute_update(
         LearnerJourney.book_health_check, BookHealthCheck("H371100001", "2026-11-02T08:00", 6000)
     )
     examined = await h.env.get_current_time() - age
     await handle.signal(
-        LearnerJourney.health_result, HealthResult(view.health.booking_id, True, examined)
+        LearnerJourney.health_result, HealthResult(booked.booking_id, True, examined)
     )
 
 
@@ -68,8 +68,7 @@ async def to_payment(
 
 
 async def pay(h: Harness, handle: WorkflowHandle, times: int = 1) -> str:
-    state = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay"))
-    order = state.orders[-1]
+    order = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay"))
     h.fakes.bank_paid(order.order_id, handle.id)
     for _ in range(times):  # the bank may deliver its callback more than once
         await handle.signal(
@@ -157,10 +156,10 @@ async def pass_stage_report(handle: WorkflowHandle, subject: str) -> None:
 async def sit_exam(
     h: Harness, handle: WorkflowHandle, subject: str, exam_date: date, passed: bool = True
 ) -> JourneyState:
-    state = await handle.execute_update(
+    booked = await handle.execute_update(
         LearnerJourney.book_exam, BookExam(subject, exam_date.isoformat())
     )
-    booking = state.subjects[subject].exam.booking_id
+    booking = booked.booking_id
     permit = exam_date.isoformat() if subject == Subject.theory and passed else None
     await handle.signal(
         LearnerJourney.exam_result,
@@ -245,8 +244,8 @@ async def to_field(h: Harness, inp: JourneyInput | None = None) -> WorkflowHandl
 
 async def book(h: Harness, handle: WorkflowHandle, start: datetime, hours: int = 2) -> str:
     slot = publish(h, "S371100001", "field", start, hours)
-    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
-    return state.bookings[-1].booking_id
+    booked = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
+    return booked.booking_id
 
 
 async def practical_session(
@@ -262,8 +261,8 @@ async def practical_session(
 ) -> str:
     await until(handle, lambda v: v.state.stage == subject)
     slot_id = publish(h, school_id, subject, start, hours, rate_kind)
-    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot_id))
-    booking = state.bookings[-1].booking_id
+    booked = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot_id))
+    booking = booked.booking_id
     record_no = await send_record(
         h,
         handle,

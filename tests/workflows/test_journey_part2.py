@@ -7,7 +7,15 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.factories import C1_TUITION, SERVICES, journey_input, policy, until
+from tests.factories import (
+    C1_TUITION,
+    SERVICES,
+    current_view,
+    final_state,
+    journey_input,
+    policy,
+    until,
+)
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
     finish_subject,
@@ -211,24 +219,25 @@ async def test_double_booking_and_late_cancellation_fee(harness: Harness) -> Non
     other = publish(
         harness, "S371100001", "field", start, 2, coach="K2", vehicle="SIM1", kind="simulator"
     )
-    await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(first))
+    booked = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(first))
     with pytest.raises(WorkflowUpdateFailedError):  # the learner is busy at that hour
         await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(other))
     # 47 hours before: early, free. Then a booking 2 hours ahead, cancelled late: 50% fee.
-    state = (await handle.query(LearnerJourney.view)).state
-    await handle.execute_update(
-        LearnerJourney.cancel_booking, CancelBookingRequest(state.bookings[0].booking_id)
+    early = await handle.execute_update(
+        LearnerJourney.cancel_booking, CancelBookingRequest(booked.booking_id)
     )
     soon = (await harness.env.get_current_time()).replace(
         minute=0, second=0, microsecond=0
     ) + timedelta(hours=3)
     late = publish(harness, "S371100001", "field", soon, 2)
-    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(late))
-    state = await handle.execute_update(
-        LearnerJourney.cancel_booking, CancelBookingRequest(state.bookings[-1].booking_id)
+    booked = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(late))
+    cancelled = await handle.execute_update(
+        LearnerJourney.cancel_booking, CancelBookingRequest(booked.booking_id)
     )
-    fees = [b.fee_fen for b in state.bookings]
-    assert fees == [0, 2 * FIELD_RATE // 2]
+    assert [early.amount_fen, cancelled.amount_fen] == [0, 2 * FIELD_RATE // 2]
+    assert (early.item_status, cancelled.item_status) == ("cancelled", "cancelled")
+    state = (await current_view(handle)).state
+    assert [b.fee_fen for b in state.bookings] == [0, 2 * FIELD_RATE // 2]
     assert state.due.fees_fen == FIELD_RATE
     harness.assert_ledger_matches_bank(handle.id, held=state.money.held_fen)
 
@@ -249,12 +258,12 @@ async def test_withdrawal_mid_practical_under_the_staged_model(harness: Harness)
     await finish_subject(harness, handle, "theory", "S350100001")
     await train_practical(harness, handle, "field", "S350100001", hours=4)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
-    result = await handle.result()
-    tuition = result.tuition_fen
+    state = await final_state(handle)
+    tuition = state.tuition_fen
     staged = tuition * 10 // 100 + tuition * 30 // 100  # enrolment + theory shares
     earned = 33000 + 43000 + 4 * 15000  # Fuzhou's demo fees: services, theory, field hours
-    assert result.money.released_fen == max(staged, earned)
-    assert result.money.refunded_fen == tuition - result.money.released_fen
+    assert state.money.released_fen == max(staged, earned)
+    assert state.money.refunded_fen == tuition - state.money.released_fen
     harness.assert_ledger_matches_bank(handle.id, held=0)
     await harness.keep_history(handle, "part2_staged_withdrawn_mid_practical")
 
@@ -287,7 +296,7 @@ async def test_transfer_carries_confirmed_hours_to_the_new_school(harness: Harne
     view = await until(child, lambda v: v.state.stage == "field")
     field = view.state.subjects["field"]
     assert (field.carried_minutes, view.state.subjects["theory"].exam.passed) == (480, True)
-    assert view.state.permit_issued_at == result.permit_issued_at
+    assert view.state.permit_issued_at == (await final_state(handle)).permit_issued_at
     await train_practical(harness, child, "field", "S371100002", hours=8)
     await pass_stage_report(child, "field")  # 8 carried + 8 new = the 16 required
     await harness.keep_history(handle, "transfer")
@@ -331,8 +340,8 @@ async def test_school_cancellation_is_free_and_credits_the_learner(harness: Harn
         await next_hour(harness, days=harness.next_practical_day()),
         2,
     )
-    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
-    booking = state.bookings[-1].booking_id
+    booked = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
+    booking = booked.booking_id
     await handle.signal(LearnerJourney.school_cancelled, SchoolCancelled(booking, "教练车故障"))
     view = await until(handle, lambda v: v.state.bookings[-1].status == "cancelled")
     credit = policy().training.school_cancel_credit_fen
@@ -363,11 +372,12 @@ async def test_no_show_costs_the_policy_fee(harness: Harness) -> None:
         await next_hour(harness, days=harness.next_practical_day()),
         2,
     )
-    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
-    no_show = NoShowReport(state.bookings[-1].booking_id, "U-school1")
+    booked = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
+    no_show = NoShowReport(booked.booking_id, "U-school1")
     await harness.sleep(timedelta(days=2))  # the session's time passes; nobody came
-    state = await handle.execute_update(LearnerJourney.report_no_show, no_show)
-    assert (state.bookings[-1].status, state.bookings[-1].fee_fen) == ("no_show", 2 * FIELD_RATE)
+    missed = await handle.execute_update(LearnerJourney.report_no_show, no_show)
+    assert (missed.item_status, missed.amount_fen) == ("no_show", 2 * FIELD_RATE)
+    state = (await current_view(handle)).state
     assert state.money.released_fen == SERVICES + 40000 + 2 * FIELD_RATE
     harness.assert_ledger_matches_bank(handle.id, held=state.money.held_fen)
     # A session that has not ended yet cannot be called a no-show.
@@ -378,8 +388,8 @@ async def test_no_show_costs_the_policy_fee(harness: Harness) -> None:
         await next_hour(harness, days=harness.next_practical_day()),
         2,
     )
-    state = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(later))
-    early = NoShowReport(state.bookings[-1].booking_id, "U-school1")
+    booked = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(later))
+    early = NoShowReport(booked.booking_id, "U-school1")
     assert "未到预约结束时间" in await refusal(handle, LearnerJourney.report_no_show, early)
     await harness.keep_history(handle, "no_show")
 
@@ -389,14 +399,16 @@ async def test_coach_change_needs_the_schools_approval(harness: Harness) -> None
     change = CoachChangeRequest("S371100001-K2", "李春梅", "沟通不畅")
     first = await handle.execute_update(LearnerJourney.request_coach_change, change)
     again = await handle.execute_update(LearnerJourney.request_coach_change, change)
-    assert again.coach_change == first.coach_change
+    assert (first.item_status, again.item_status, again.repeat) == ("requested", "requested", True)
     other = CoachChangeRequest("S371100001-K3", "赵六", "沟通不畅")
     assert "已有待审批" in await refusal(handle, LearnerJourney.request_coach_change, other)
     reject = StageReportAction("", "U-school1", approve=False, role="school_staff")
     assert "驳回时请填写理由" in await refusal(handle, LearnerJourney.decide_coach_change, reject)
-    state = await handle.execute_update(
+    decided = await handle.execute_update(
         LearnerJourney.decide_coach_change, StageReportAction("", "U-school1", role="school_staff")
     )
+    assert decided.item_status == "approved"
+    state = (await current_view(handle)).state
     assert (state.coach_id, state.coach_change.status) == ("S371100001-K2", "approved")
     assert (await handle.query(LearnerJourney.view)).coach_id == "S371100001-K2"
     await harness.keep_history(handle, "coach_change")
@@ -407,6 +419,5 @@ async def test_archive_names_each_sessions_coach_and_car(harness: Harness) -> No
     await finish_subject(harness, handle, "theory")
     await train_practical(harness, handle, "field", hours=4)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("测试档案"))
-    state = await handle.result()
-    booking = state.bookings[-1]
+    booking = (await final_state(handle)).bookings[-1]
     assert (booking.coach_name, booking.vehicle_plate) == ("王建国", "鲁L00009学")

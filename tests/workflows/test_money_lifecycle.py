@@ -11,7 +11,15 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from api.journeys import start_journey
 from core.config import Settings
 from models.journeys import JourneyRecord
-from tests.factories import C1_TUITION, SERVICES, journey_input, policy, until
+from tests.factories import (
+    C1_TUITION,
+    SERVICES,
+    current_view,
+    final_state,
+    journey_input,
+    policy,
+    until,
+)
 from tests.workflows.conftest import Harness
 from tests.workflows.drive import (
     book,
@@ -85,11 +93,11 @@ async def test_withdrawal_with_a_session_begun_settles_it_as_missed(
     await book(harness, handle, start)
     await harness.sleep(start - await harness.env.get_current_time() + into_session)
     await handle.execute_update(LearnerJourney.withdraw, Withdraw("搬家"))
-    result = await handle.result()
-    assert (result.status, result.bookings[-1].status) == ("withdrawn", "no_show")
-    assert result.bookings[-1].fee_fen == 2 * FIELD_RATE  # the policy's no-show fee: 100%
-    assert result.money.held_fen == 0
-    assert ("withdraw", result.learner_no) in harness.fakes.calls
+    state = await final_state(handle)
+    assert (state.status, state.bookings[-1].status) == ("withdrawn", "no_show")
+    assert state.bookings[-1].fee_fen == 2 * FIELD_RATE  # the policy's no-show fee: 100%
+    assert state.money.held_fen == 0
+    assert ("withdraw", state.learner_no) in harness.fakes.calls
     harness.assert_ledger_matches_bank(handle.id, held=0)
     await harness.keep_history(handle, f"withdrawn_with_session_begun_{into_session.days}d")
 
@@ -105,13 +113,11 @@ async def test_withdrawal_after_graduation_is_refused(harness: Harness) -> None:
 
 async def test_bad_callback_data_is_recorded_and_the_journey_goes_on(harness: Harness) -> None:
     handle = await to_health_check(harness)
-    view = await handle.execute_update(
+    booked = await handle.execute_update(
         LearnerJourney.book_health_check, BookHealthCheck("H371100001", "2026-11-02T08:00", 6000)
     )
     naive = datetime(2026, 11, 2, 9, 0)  # no time zone
-    await handle.signal(
-        LearnerJourney.health_result, HealthResult(view.health.booking_id, True, naive)
-    )
+    await handle.signal(LearnerJourney.health_result, HealthResult(booked.booking_id, True, naive))
     await handle.signal(LearnerJourney.exam_result, ExamResult("x", 9, "2026-11-02", True))
     await handle.signal(LearnerJourney.exam_result, ExamResult("x", 1, "yesterday", True))
     view = await until(handle, lambda v: sum(s.outcome == "bad_data" for s in v.state.steps) == 3)
@@ -267,13 +273,15 @@ async def test_withdrawal_while_the_run_waits_to_continue_as_new_is_kept(
 async def test_unpaid_topup_expires_by_the_policy(harness: Harness) -> None:
     handle = await to_training(harness)
     topup = CreatePayment("wechat", 5000)
-    state = await handle.execute_update(LearnerJourney.create_payment, topup)
-    assert state.orders[-1].status == "pending"
+    order = await handle.execute_update(LearnerJourney.create_payment, topup)
+    assert (order.item_status, order.amount_fen) == ("pending", 5000)
     await harness.sleep(timedelta(days=2))  # the policy's payment expiry is one day
     await until(handle, lambda v: v.state.orders[-1].status == "expired")
-    assert ("cancel", state.orders[-1].order_id) in harness.fakes.calls
-    state = await handle.execute_update(LearnerJourney.create_payment, topup)
-    assert [o.status for o in state.orders] == ["paid", "expired", "pending"]
+    assert ("cancel", order.order_id) in harness.fakes.calls
+    again = await handle.execute_update(LearnerJourney.create_payment, topup)
+    assert again.order_id != order.order_id and not again.repeat
+    view = await current_view(handle)
+    assert [o.status for o in view.state.orders] == ["paid", "expired", "pending"]
     await harness.keep_history(handle, "topup_expired")
 
 
@@ -281,10 +289,9 @@ async def test_topup_open_at_graduation_is_cancelled_and_paying_it_later_is_refu
     harness: Harness,
 ) -> None:
     handle = await to_training(harness)
-    state = await handle.execute_update(
+    topup = await handle.execute_update(
         LearnerJourney.create_payment, CreatePayment("wechat", 5000)
     )
-    topup = state.orders[-1]
     for subject in ("theory", "field", "road", "safety"):
         await finish_subject(harness, handle, subject)
     view = await until(handle, lambda v: v.state.stage == "followup")
@@ -401,15 +408,17 @@ async def test_exam_dates_are_bounded_and_a_booking_can_be_cancelled(harness: Ha
     assert "60 天以内" in await refusal(handle, LearnerJourney.book_exam, BookExam("theory", far))
     assert "没有待考" in await refusal(handle, LearnerJourney.cancel_exam, CancelExam("theory"))
     soon = (await today(harness) + timedelta(days=3)).isoformat()
-    state = await handle.execute_update(LearnerJourney.book_exam, BookExam("theory", soon))
-    booking = state.subjects["theory"].exam.booking_id
-    state = await handle.execute_update(LearnerJourney.cancel_exam, CancelExam("theory"))
-    exam = state.subjects["theory"].exam
+    booking = (
+        await handle.execute_update(LearnerJourney.book_exam, BookExam("theory", soon))
+    ).booking_id
+    cancelled = await handle.execute_update(LearnerJourney.cancel_exam, CancelExam("theory"))
+    exam = (await current_view(handle)).state.subjects["theory"].exam
     assert (exam.booking_id, exam.bookings) == ("", 0)
     assert ("exam_cancel", booking) in harness.fakes.calls
     # Cancelled again (a second click): the same answer, nothing more cancelled.
     again = await handle.execute_update(LearnerJourney.cancel_exam, CancelExam("theory"))
-    assert again.subjects["theory"].exam == exam
+    assert (again.action, again.repeat, cancelled.repeat) == ("exam_cancelled", True, False)
+    assert (await current_view(handle)).state.subjects["theory"].exam == exam
     assert [c for c in harness.fakes.calls if c[0] == "exam_cancel"] == [("exam_cancel", booking)]
     await sit_exam(harness, handle, "theory", await today(harness) + timedelta(days=4))
 
@@ -418,8 +427,7 @@ async def test_a_tuition_order_paid_after_another_is_refunded_whole(harness: Har
     """The first order lapses, the learner pays a second, then the channel delivers the
     first after all: the learner paid twice, and the second tuition goes straight back."""
     handle = await to_payment(harness)
-    state = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("unionpay"))
-    first = state.orders[-1]
+    first = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("unionpay"))
     await harness.sleep(timedelta(days=2))  # the policy's payment expiry is one day
     await until(handle, lambda v: v.state.orders[-1].status == "expired")
     await pay(harness, handle)

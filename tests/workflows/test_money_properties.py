@@ -118,7 +118,7 @@ async def act(h: Harness, bank: Bank, handle: WorkflowHandle, action: tuple) -> 
             start = await next_hour(h, days=h.next_practical_day() + 2, hour=14)
             slot = publish(h, SCHOOL, "field", start, 2)
             booked = await handle.execute_update(LearnerJourney.book_slot, BookSlotRequest(slot))
-            booking = booked.bookings[-1].booking_id
+            booking = booked.booking_id
             if kind == "school_cancel":
                 await handle.signal(
                     LearnerJourney.school_cancelled, SchoolCancelled(booking, "车辆故障")
@@ -132,7 +132,7 @@ async def act(h: Harness, bank: Bank, handle: WorkflowHandle, action: tuple) -> 
                 LearnerJourney.create_payment, CreatePayment("wechat", action[1])
             )
             if action[2]:
-                await bank.pay(h, handle, created.orders[-1].order_id, action[3])
+                await bank.pay(h, handle, created.order_id, action[3])
         elif kind == "sleep":
             await h.sleep(action[1] * 86400)
     except WorkflowUpdateFailedError:
@@ -185,7 +185,7 @@ async def one_example(
         created = await handle.execute_update(
             LearnerJourney.create_payment, CreatePayment("alipay")
         )
-        await bank.pay(h, handle, created.orders[-1].order_id, tuition_callbacks)
+        await bank.pay(h, handle, created.order_id, tuition_callbacks)
         await finish_subject(h, handle, "theory")
         await until(handle, lambda v: v.state.stage == "field")
         for action in actions:
