@@ -16,9 +16,10 @@ deps: $(STAMP)
 run: $(STAMP)
 	$(PY) -m scripts.run
 
+# Two pytest workers, one per core, each with its own servers; a module's tests stay together.
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra -n 2 --dist loadfile
 
 # The property-based money checks and schemathesis against the API, with many more generated
 # journeys and requests than `make test` runs (freshly random each time, boundary cases added).

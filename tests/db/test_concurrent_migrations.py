@@ -9,7 +9,7 @@ import pytest
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from core.db import make_engine, migrate
+from core.db import head_revision, make_engine, migrate
 
 PROCESSES = 3
 
@@ -58,5 +58,5 @@ def test_processes_starting_together_all_migrate(fresh_db: tuple[str, object]) -
         assert [p.exitcode for p in procs] == [0] * PROCESSES
         engine = make_engine(url)
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0008"
+            assert MigrationContext.configure(conn).get_current_revision() == head_revision()
         engine.dispose()

@@ -1,12 +1,17 @@
+from datetime import date
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, func, select
 
-from core.db import migrate
+from core.db import alembic_config, head_revision, migrate
 from models.demo import load_demo_data
 from models.registry import School
-from models.users import User
+from models.users import Role, User
+from tests.factories import VALID_ID
+from tests.test_idcard import make_id, to_fullwidth
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
@@ -18,7 +23,7 @@ def test_migrations_match_the_models(engine: Engine) -> None:
 def test_migrate_twice_is_a_no_op(db_url: str, engine: Engine) -> None:
     migrate(db_url)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0008"
+        assert MigrationContext.configure(conn).get_current_revision() == head_revision()
 
 
 def test_demo_data_loads_once_and_keeps_existing_rows(engine: Engine) -> None:
@@ -33,3 +38,30 @@ def test_demo_data_loads_once_and_keeps_existing_rows(engine: Engine) -> None:
         load_demo_data(session)
         assert session.get(School, "S371100001").phone == "0633-0000000"  # type: ignore[union-attr]
         assert session.exec(select(func.count()).select_from(User)).one() == 9
+
+
+def test_id_numbers_bound_before_normalisation_are_stored_normalised(
+    db_url: str, engine: Engine
+) -> None:
+    """0008: a fullwidth number becomes ASCII; one whose ASCII form another account holds
+    stays as it is (the unique index would refuse it)."""
+    command.downgrade(alembic_config(db_url), "0007")
+    other = make_id(date(1990, 1, 1), "370102", "123")
+    typed = {"U-a": to_fullwidth(VALID_ID), "U-b": other, "U-c": to_fullwidth(other)}
+    with Session(engine) as session:
+        for user_id, number in typed.items():
+            session.add(
+                User(
+                    id=user_id,
+                    username=user_id,
+                    password_hash="x",
+                    role=Role.learner,
+                    display_name="学员",
+                    id_number=number,
+                )
+            )
+        session.commit()
+    migrate(db_url)
+    with Session(engine) as session:
+        stored = {u.id: u.id_number for u in session.exec(select(User)).all()}
+    assert stored == {"U-a": VALID_ID, "U-b": other, "U-c": to_fullwidth(other)}

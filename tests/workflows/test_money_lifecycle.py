@@ -264,7 +264,9 @@ async def test_withdrawal_while_the_run_waits_to_continue_as_new_is_kept(
     order_gate.set()
     await topup
     result = await asyncio.wait_for(handle.result(), timeout=30)
-    assert (result.status, result.runs) == ("withdrawn", 2)
+    # At least one continue-as-new; how many more the ending takes depends on how the server
+    # batched the events (a loaded machine writes more, smaller tasks).
+    assert result.status == "withdrawn" and result.runs >= 2
     assert result.money.held_fen == 0
 
 

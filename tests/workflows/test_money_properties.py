@@ -4,6 +4,7 @@ both sides, top-ups paid or not, duplicate callbacks, passing days, then a withd
 transfer or nothing: per learner deposited = held + released + refunded, the platform's ledger
 equals the bank simulator's own books, and an ended journey holds nothing."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -19,6 +20,7 @@ from activities.http import SubsystemClient
 from core.config import DEMO_WEBHOOK_SECRET
 from models.ledger import LedgerEntry
 from subsystems.runner import Simulators, run_simulators
+from tests import servers
 from tests.factories import journey_input, until
 from tests.workflows.conftest import Harness, running_harness
 from tests.workflows.drive import (
@@ -42,6 +44,7 @@ from workflows.journey_state import (
 )
 
 SCHOOL = "S371100001"
+EXAMPLE_SECONDS = 240  # one generated journey takes a few seconds; a loaded machine, more
 ACTIONS = st.one_of(
     st.tuples(st.just("session"), st.integers(1, 3), st.booleans()),
     st.tuples(st.just("dispute")),
@@ -147,7 +150,26 @@ async def act(h: Harness, bank: Bank, handle: WorkflowHandle, action: tuple) -> 
 )
 @pytest.mark.timeout(1800)
 async def test_no_fen_is_lost_whatever_happens(
-    ts_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+    bank_sim: Simulators,
+    actions: list[tuple],
+    ending: str,
+    tuition_callbacks: int,
+) -> None:
+    # A server of its own per example (the function-scoped fixture would be shared by all of
+    # them): nothing an example leaves behind — a journey, a lock on the clock — reaches the next.
+    env = await servers.time_skipping_env()
+    try:
+        await asyncio.wait_for(
+            one_example(env, tmp_path_factory, bank_sim, actions, ending, tuition_callbacks),
+            EXAMPLE_SECONDS,  # a stalled example fails as itself, not as the test's time-out
+        )
+    finally:
+        await env.shutdown()
+
+
+async def one_example(
+    env: WorkflowEnvironment,
     tmp_path_factory: pytest.TempPathFactory,
     bank_sim: Simulators,
     actions: list[tuple],
@@ -158,7 +180,7 @@ async def test_no_fen_is_lost_whatever_happens(
         SubsystemClient("bank", bank_sim.urls["bank"], 5), "http://127.0.0.1:9"
     )
     bank = Bank(bank_sim)
-    async with running_harness(ts_env, tmp_path_factory.mktemp("ex"), bank=adapter) as h:
+    async with running_harness(env, tmp_path_factory.mktemp("ex"), bank=adapter) as h:
         handle = await to_payment(h)
         created = await handle.execute_update(
             LearnerJourney.create_payment, CreatePayment("alipay")

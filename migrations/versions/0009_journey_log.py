@@ -1,15 +1,15 @@
 """What journeys no longer keep in their state (issue 9): their timeline, training records and
 practical bookings, and the view of a closed journey.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
