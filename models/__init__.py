@@ -1,5 +1,7 @@
 """SQLModel tables; importing this package registers every table on SQLModel.metadata."""
 
+from models.complaints import Complaint, Consultation
+from models.evaluation import GraduateIncident, Penalty, Review, ReviewEdit
 from models.idempotency import IdempotencyClaim
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry
@@ -16,14 +18,20 @@ from models.users import Role, User
 __all__ = [
     "Coach",
     "CoachLeave",
+    "Complaint",
+    "Consultation",
     "EntryKind",
     "FeeSchedule",
+    "GraduateIncident",
     "HealthCentre",
     "IdempotencyClaim",
     "JourneyRecord",
     "LearnerDayLoad",
     "LedgerEntry",
+    "Penalty",
     "ResourceHold",
+    "Review",
+    "ReviewEdit",
     "Role",
     "School",
     "SlotBooking",
