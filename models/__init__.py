@@ -5,6 +5,13 @@ from models.evaluation import GraduateIncident, Penalty, Review, ReviewEdit
 from models.idempotency import IdempotencyClaim
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry
+from models.quality import (
+    ExamAttempt,
+    IndexCoachStats,
+    IndexItemValue,
+    IndexPublication,
+    IndexSchoolScore,
+)
 from models.registry import Coach, FeeSchedule, HealthCentre, School, TrainingGround, Vehicle
 from models.training import (
     CoachLeave,
@@ -21,10 +28,15 @@ __all__ = [
     "Complaint",
     "Consultation",
     "EntryKind",
+    "ExamAttempt",
     "FeeSchedule",
     "GraduateIncident",
     "HealthCentre",
     "IdempotencyClaim",
+    "IndexCoachStats",
+    "IndexItemValue",
+    "IndexPublication",
+    "IndexSchoolScore",
     "JourneyRecord",
     "LearnerDayLoad",
     "LedgerEntry",

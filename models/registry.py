@@ -74,6 +74,7 @@ class TrainingGround(SQLModel, table=True):
     address: str
     lat: float
     lon: float
+    area_m2: int = 0  # 场地面积, as filed
 
 
 class HealthCentreBase(SQLModel):

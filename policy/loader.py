@@ -5,10 +5,14 @@ from typing import Any
 
 import yaml
 
+from evaluation.measures import MEASURES
 from policy.model import (
     AgeLimits,
     ExamRules,
+    IndexItem,
+    IndexLevel,
     Policy,
+    QualityIndex,
     ReleaseRule,
     SubjectHours,
     Timers,
@@ -73,4 +77,60 @@ def load_policies(paths: list[Path]) -> dict[str, Policy]:
         if policy.city_code in book:
             raise PolicyError(f"two policy files for city {policy.city_code}: {path}")
         book[policy.city_code] = policy
+    return book
+
+
+# ---- the service-quality index section (`quality_index`) -----------------------------------
+
+NORMALISATIONS = ("min_max", "target")
+
+
+def parse_quality_index(raw: dict[str, Any]) -> QualityIndex:
+    """The `quality_index` section of a policy file, checked: known measures, positive weights,
+    targets where the normalisation needs them, levels from the highest down."""
+    section = _require(raw, "quality_index", "")
+    try:
+        items = [IndexItem(**spec) for spec in _require(section, "items", "quality_index.")]
+        levels = [IndexLevel(**spec) for spec in _require(section, "levels", "quality_index.")]
+        rest = {k: v for k, v in section.items() if k not in ("items", "levels")}
+        index = QualityIndex(items=items, levels=levels, **rest)
+    except TypeError as exc:
+        raise PolicyError(f"quality_index is malformed: {exc}") from exc
+    if not items:
+        raise PolicyError("quality_index.items must name at least one measure")
+    seen: set[str] = set()
+    for item in items:
+        where = f"quality_index.items.{item.measure}"
+        if item.measure not in MEASURES:
+            raise PolicyError(f"{where}: unknown measure; known: {sorted(MEASURES)}")
+        if item.measure in seen:
+            raise PolicyError(f"{where}: named twice")
+        seen.add(item.measure)
+        if not item.weight > 0:
+            raise PolicyError(f"{where}: weight must be positive")
+        if item.normalise not in NORMALISATIONS:
+            raise PolicyError(f"{where}: normalise must be one of {NORMALISATIONS}")
+        if item.normalise == "target" and (
+            item.best is None or item.worst is None or item.best == item.worst
+        ):
+            raise PolicyError(f"{where}: target needs two different values best and worst")
+    scores = [level.min_score for level in levels]
+    if scores != sorted(scores, reverse=True) or len(set(scores)) != len(scores):
+        raise PolicyError("quality_index.levels must go from the highest min_score down")
+    for name in index.black_list_at_least:
+        if name not in MEASURES:
+            raise PolicyError(f"quality_index.black_list_at_least.{name}: unknown measure")
+    if index.window_days < 1 or index.recompute_every < 60:
+        raise PolicyError("quality_index: window_days >= 1 and recompute_every >= 60 seconds")
+    return index
+
+
+def load_quality_indexes(paths: list[Path]) -> dict[str, QualityIndex]:
+    """City code -> its index rules, read from the files now (not cached: an edit counts)."""
+    book: dict[str, QualityIndex] = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+        if "quality_index" in raw:
+            book[str(_require(raw, "city_code", ""))] = parse_quality_index(raw)
     return book

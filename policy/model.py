@@ -102,3 +102,42 @@ class Policy:
     version: str = "1"
     # vehicle class -> age limits; empty only in journeys started before the rule existed
     ages: dict[str, AgeLimits] = field(default_factory=dict)
+
+
+# ---- The service-quality index (一指数, issue 10) ----------------------------------------------
+# Not part of `Policy`: a journey never needs it. The index's recompute reads it from the city's
+# file each time, so editing the file changes the next publication without a code change.
+
+
+@dataclass
+class IndexItem:
+    """One level-2 item: a measure (evaluation/measures.py names the known ones), its weight in
+    the level-1 score, and how its values are brought to 0..1."""
+
+    measure: str
+    weight: float
+    # min_max: against the city's schools in the same publication (the best scores 1, the
+    # worst 0); target: against `best` (scores 1) and `worst` (scores 0), clamped.
+    normalise: str = "min_max"
+    best: float | None = None
+    worst: float | None = None
+
+
+@dataclass
+class IndexLevel:
+    level: str  # AAA | AA | A (below the last: B)
+    min_score: float
+
+
+@dataclass
+class QualityIndex:
+    items: list[IndexItem]
+    levels: list[IndexLevel]  # highest first
+    window_days: int = 365  # the statistics cover this many days up to the publication
+    recompute_every: int = 7 * 86400  # the Schedule's interval, in seconds
+    red_list_min_score: float = 90.0  # 红榜: at or above (and not black-listed)
+    black_list_below_score: float = 60.0  # 黑榜: below this score...
+    # ...or at or above any of these measure values, whatever the score (e.g. penalties: 3).
+    black_list_at_least: dict[str, float] = field(default_factory=dict)
+    complaint_hotline: str = "12328"  # shown beside each school's consultation phone
+    version: str = "1"
