@@ -14,13 +14,17 @@ from activities.exam12123 import ExamActivities
 from activities.health import HealthActivities
 from activities.http import SubsystemClient
 from activities.national import NationalActivities
+from activities.quality_index import IndexActivities
 from activities.records import RecordActivities
 from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
+from evaluation.schedule import ensure_index_schedules
 from models import journey_log
+from policy.loader import load_quality_indexes
 from workflows.journey import LearnerJourney
 from workflows.late_payment import LatePaymentRefund
+from workflows.quality_index import IndexRecomputeWorkflow
 
 
 def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
@@ -36,6 +40,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
     exam = ExamActivities(SubsystemClient("exam", settings.exam_url, timeout), f"{webhooks}/exam")
     engine = engine_for(settings.database_url)
     records = RecordActivities(engine)
+    index = IndexActivities(engine, settings.policy_paths)
     bookings = BookingActivities(engine)
     documents = DocumentActivities(
         DocumentStore(settings.data_dir / "documents"),
@@ -68,6 +73,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         documents.render_contract,
         documents.render_invoice,
         documents.render_archive,
+        index.publish,
     ]
 
 
@@ -75,7 +81,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[LearnerJourney, LatePaymentRefund],
+        workflows=[LearnerJourney, LatePaymentRefund, IndexRecomputeWorkflow],
         activities=build_activities(settings),
         # Database and PDF activities are synchronous; they run on this pool.
         activity_executor=ThreadPoolExecutor(max_workers=16),
@@ -89,6 +95,9 @@ async def main() -> None:
     from api.main import connect_temporal
 
     client = await connect_temporal(settings)
+    rules = load_quality_indexes(settings.policy_paths)
+    for schedule in await ensure_index_schedules(client, rules, settings.task_queue):
+        logging.info("index schedule %s", schedule)
     logging.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     await build_worker(client, settings).run()
 

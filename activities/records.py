@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from evaluation.attempts import add_exam_attempts
 from models import journey_log
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry, accounts_for
@@ -71,6 +72,7 @@ class RecordActivities:
                 row.updated_at = datetime.now(UTC)
                 session.add(row)
             journey_log.add_steps(session, p.workflow_id, p.steps_from, p.steps)
+            add_exam_attempts(session, row, p.steps_from, p.steps)
             journey_log.put_items(session, p.workflow_id, p.version, p.records, p.bookings)
             if p.closed_view is not None:
                 journey_log.put_closed_view(session, p.closed_view, p.version, datetime.now(UTC))
