@@ -271,13 +271,15 @@ def nearest_centres(
 ) -> list[HealthCentrePublic]:
     centres = session.exec(select(HealthCentre).where(HealthCentre.city_code == city_code)).all()
     listed = [
-        HealthCentrePublic(**c.model_dump(), distance_km=round(_km(lat, lon, c.lat, c.lon), 2))
+        HealthCentrePublic(
+            **c.model_dump(), distance_km=round(distance_km(lat, lon, c.lat, c.lon), 2)
+        )
         for c in centres
     ]
     return sorted(listed, key=lambda c: c.distance_km or 0.0)
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
