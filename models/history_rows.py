@@ -5,7 +5,7 @@ that seed the index's inputs directly. Nothing here is used by the running platf
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from models.complaints import Complaint
 from models.evaluation import GraduateIncident, Penalty, Review
@@ -24,6 +24,13 @@ class History:
     def _next(self) -> int:
         self._n += 1
         return self._n
+
+    def add_to(self, session: Session) -> None:
+        """Adds the rows, the learners' accounts first (the others refer to them)."""
+        users = [r for r in self.rows if isinstance(r, User)]
+        session.add_all(users)
+        session.flush()
+        session.add_all([r for r in self.rows if not isinstance(r, User)])
 
     def learner(self, prefix: str) -> str:
         user_id = f"U-{prefix}{self._next()}"
