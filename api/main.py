@@ -27,8 +27,9 @@ from api.routes import (
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from models.demo import load_demo_data
+from models.demo_history import load_demo_history
 from models.demo_slots import load_demo_slots
-from policy.loader import load_policies
+from policy.loader import load_policies, load_quality_indexes
 
 log = logging.getLogger("xuejia.api")
 
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
                 load_demo_data(session)
                 if settings.demo_slots:
                     load_demo_slots(session, datetime.now(UTC))
+                if settings.demo_history:
+                    rules = load_quality_indexes(settings.policy_paths)
+                    load_demo_history(session, rules, datetime.now(UTC))
         app.state.temporal = temporal or await connect_temporal(settings)
         yield
 

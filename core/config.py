@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     # Demo mode loads demo data and allows the demo secrets; production must set its own.
     demo_mode: bool = True
     demo_slots: bool = True  # in demo mode, also publish a week of practical slots
+    # In demo mode, also a year of history (finished journeys, exams, reviews, complaints,
+    # penalties, graduates' incidents) and a first publication of the index.
+    demo_history: bool = True
     data_dir: Path = ROOT / "var"
 
     temporal_address: str = "127.0.0.1:7233"

@@ -75,6 +75,11 @@ def _fees(school_id: str, cls: str, bump: int) -> FeeSchedule:
     )
 
 
+def demo_ground_area(i: int) -> int:
+    """The i-th demo school's filed training-ground area (m²)."""
+    return 32000 + 6000 * i
+
+
 def _registry() -> list[SQLModel]:
     schools = _schools()
     rows: list[SQLModel] = list(schools)
@@ -120,6 +125,7 @@ def _registry() -> list[SQLModel]:
                 address=school.address,
                 lat=school.lat + 0.01,
                 lon=school.lon + 0.01,
+                area_m2=demo_ground_area(i),
             )
         )
     rows += [
