@@ -72,7 +72,7 @@ class Ranking(BaseModel):
 
 def _names(session: Session, school_ids: list[str]) -> dict[str, str]:
     rows = session.exec(select(School.id, School.name).where(col(School.id).in_(school_ids)))
-    return dict(rows)
+    return {school_id: name for school_id, name in rows}
 
 
 @router.get("/ranking")
