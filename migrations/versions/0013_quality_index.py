@@ -48,7 +48,9 @@ def upgrade() -> None:
         sa.Column("examined_at", _tz(), nullable=False),
     )
     op.create_index(
-        "ix_exam_attempt_city_code_examined_at", "exam_attempt", ["city_code", "examined_at"]
+        "ix_exam_attempt_city_code_examined_at",
+        "exam_attempt",
+        ["city_code", "examined_at", "school_id", "subject", "passed", "first", "workflow_id"],
     )
     op.create_index(
         "ix_exam_attempt_coach_id_examined_at", "exam_attempt", ["coach_id", "examined_at"]

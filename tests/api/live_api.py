@@ -9,6 +9,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
@@ -18,9 +19,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.quality_index import IndexActivities
 from api.main import create_app
 from core.config import Settings
+from core.db import engine_for
 from workflows.journey import LearnerJourney
+from workflows.quality_index import IndexRecomputeWorkflow
 
 T = TypeVar("T")
 log = logging.getLogger("tests.live_api")
@@ -31,8 +35,8 @@ CALL_SECONDS = 60.0
 
 class LiveApi:
     """`with LiveApi(settings, address, namespace) as live:` the app with its lifespan run, a
-    worker running the journey workflow (no activities: journeys wait where they started), and
-    `live.request(...)` to call it."""
+    worker running the journey workflow (no activities: journeys wait where they started) and the
+    index's recompute (in full), and `live.request(...)` to call it."""
 
     def __init__(self, settings: Settings, temporal_address: str, namespace: str) -> None:
         self.settings = settings
@@ -41,6 +45,7 @@ class LiveApi:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="live-api", daemon=True)
         self._stack = AsyncExitStack()
+        self._activities = ThreadPoolExecutor(max_workers=2)
         self.temporal: Client
         self.http: httpx.AsyncClient
 
@@ -60,13 +65,20 @@ class LiveApi:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._loop.close()
+            self._activities.shutdown()
 
     async def _start(self) -> None:
         self.temporal = await Client.connect(self._address, namespace=self._namespace)
         app = create_app(self.settings, temporal=self.temporal)
         await self._stack.enter_async_context(app.router.lifespan_context(app))
+        # The index's recompute runs in full (the regulator's POST waits for its publication).
+        index = IndexActivities(engine_for(self.settings.database_url), self.settings.policy_paths)
         worker = Worker(
-            self.temporal, task_queue=self.settings.task_queue, workflows=[LearnerJourney]
+            self.temporal,
+            task_queue=self.settings.task_queue,
+            workflows=[LearnerJourney, IndexRecomputeWorkflow],
+            activities=[index.publish],
+            activity_executor=self._activities,
         )
         await self._stack.enter_async_context(worker)
         transport = httpx.ASGITransport(app=_logging_errors(app), raise_app_exceptions=False)
