@@ -7,6 +7,7 @@ once however often the write is retried. No change to the workflow, so nothing t
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -35,22 +36,35 @@ def add_exam_attempts(
     sat = {subject for seq, subject in earlier if seq < first}
     for seq, step in results:
         if seq not in written:
-            session.add(
-                ExamAttempt(
-                    workflow_id=journey.workflow_id,
-                    seq=seq,
-                    learner_id=journey.learner_id,
-                    school_id=journey.school_id,
-                    coach_id=journey.coach_id,
-                    city_code=journey.city_code,
-                    subject=step.step,
-                    passed=EXAM_OUTCOMES[step.outcome],
-                    first=step.step not in sat,
-                    exam_date=step.detail[:10],
-                    examined_at=step.at,
-                )
-            )
+            passed, first_sat = EXAM_OUTCOMES[step.outcome], step.step not in sat
+            exam_date = step.detail[:10]
+            session.add(attempt_row(journey, seq, step.step, passed, first_sat, exam_date, step.at))
         sat.add(step.step)
+
+
+def attempt_row(
+    journey: JourneyRecord,
+    seq: int,
+    subject: str,
+    passed: bool,
+    first: bool,
+    exam_date: str,
+    at: datetime,
+) -> ExamAttempt:
+    """The attempt at timeline place `seq`: sat on `exam_date`, its result in at `at`."""
+    return ExamAttempt(
+        workflow_id=journey.workflow_id,
+        seq=seq,
+        learner_id=journey.learner_id,
+        school_id=journey.school_id,
+        coach_id=journey.coach_id,
+        city_code=journey.city_code,
+        subject=subject,
+        passed=passed,
+        first=first,
+        exam_date=exam_date,
+        examined_at=at,
+    )
 
 
 def attempts_of(session: Session, workflow_id: str) -> list[ExamAttempt]:

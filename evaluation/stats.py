@@ -58,6 +58,16 @@ def _count_if(condition: Any) -> Any:
     return func.sum(sa.case((condition, 1), else_=0))
 
 
+def _grouped(owner: Any, ids: list[str], at: Any, window: Window, *aggregates: Any) -> Any:
+    """`aggregates` per `owner` (a school or coach column) among `ids`, of the rows whose `at`
+    lies in the window: the owner's index (owner, time) answers it."""
+    return (
+        select(owner, *aggregates)
+        .where(col(owner).in_(ids), at >= window.start, at < window.end)
+        .group_by(owner)
+    )
+
+
 def school_counters(session: Session, city_code: str, window: Window) -> dict[str, Counters]:
     """Every filed school of the city -> its counters (SCHOOL_COUNTERS, zero where none)."""
     school_ids = list(
@@ -118,50 +128,32 @@ def school_counters(session: Session, city_code: str, window: Window) -> dict[st
         ).all(),
         "graduates",
     )
-    c = Complaint
-    put(
-        session.exec(
-            select(c.school_id, func.count(), _count_if(c.overdue))
-            .where(col(c.school_id).in_(school_ids), c.filed_at >= w.start, c.filed_at < w.end)
-            .group_by(c.school_id)
-        ).all(),
-        "complaints",
-        "overdue_complaints",
-    )
-    p = Penalty
-    put(
-        session.exec(
-            select(p.school_id, func.count())
-            .where(col(p.school_id).in_(school_ids), p.decided_at >= w.start, p.decided_at < w.end)
-            .group_by(p.school_id)
-        ).all(),
-        "penalties",
-    )
-    r = Review
-    put(
-        session.exec(
-            select(r.school_id, func.count(), func.sum(r.school_stars))
-            .where(col(r.school_id).in_(school_ids), r.created_at >= w.start, r.created_at < w.end)
-            .group_by(r.school_id)
-        ).all(),
-        "reviews",
-        "stars",
-    )
-    g = GraduateIncident
-    put(
-        session.exec(
-            select(g.school_id, _count_if(g.kind == "violation"), _count_if(g.kind == "accident"))
-            .where(
-                col(g.school_id).in_(school_ids),
-                g.occurred_at >= w.start,
-                g.occurred_at < w.end,
-                g.licensed_at >= w.licensed_since,
-            )
-            .group_by(g.school_id)
-        ).all(),
-        "violations",
-        "accidents",
-    )
+    c, p, r, g = Complaint, Penalty, Review, GraduateIncident
+    for query, names in (
+        (
+            _grouped(c.school_id, school_ids, c.filed_at, w, func.count(), _count_if(c.overdue)),
+            ("complaints", "overdue_complaints"),
+        ),
+        (_grouped(p.school_id, school_ids, p.decided_at, w, func.count()), ("penalties",)),
+        (
+            _grouped(
+                r.school_id, school_ids, r.created_at, w, func.count(), func.sum(r.school_stars)
+            ),
+            ("reviews", "stars"),
+        ),
+        (
+            _grouped(
+                g.school_id,
+                school_ids,
+                g.occurred_at,
+                w,
+                _count_if(g.kind == "violation"),
+                _count_if(g.kind == "accident"),
+            ).where(g.licensed_at >= w.licensed_since),
+            ("violations", "accidents"),
+        ),
+    ):
+        put(session.exec(query).all(), *names)
     return counters
 
 
@@ -185,27 +177,12 @@ def coach_counters(session: Session, city_code: str, window: Window) -> dict[str
             .group_by(j.coach_id),
             ("learners_taught",),
         ),
+        (_grouped(c.coach_id, ids, c.filed_at, w, func.count()), ("complaints",)),
+        (_grouped(p.coach_id, ids, p.decided_at, w, func.count()), ("penalties",)),
         (
-            select(c.coach_id, func.count())
-            .where(col(c.coach_id).in_(ids), c.filed_at >= w.start, c.filed_at < w.end)
-            .group_by(c.coach_id),
-            ("complaints",),
-        ),
-        (
-            select(p.coach_id, func.count())
-            .where(col(p.coach_id).in_(ids), p.decided_at >= w.start, p.decided_at < w.end)
-            .group_by(p.coach_id),
-            ("penalties",),
-        ),
-        (
-            select(r.coach_id, func.count(), func.sum(r.coach_stars))
-            .where(
-                col(r.coach_id).in_(ids),
-                col(r.coach_stars).is_not(None),
-                r.created_at >= w.start,
-                r.created_at < w.end,
-            )
-            .group_by(r.coach_id),
+            _grouped(r.coach_id, ids, r.created_at, w, func.count(), func.sum(r.coach_stars)).where(
+                col(r.coach_stars).is_not(None)
+            ),
             ("reviews", "stars"),
         ),
     ]

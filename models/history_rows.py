@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, SQLModel
 
+from evaluation.attempts import attempt_row
 from models.complaints import Complaint
 from models.evaluation import GraduateIncident, Penalty, Review
 from models.journeys import JourneyRecord
@@ -74,26 +75,12 @@ class History:
         return row
 
     def exam(self, j: JourneyRecord, subject: str, passed: bool, at: datetime) -> None:
-        seq = self._next()
         first = not any(
             isinstance(r, ExamAttempt) and r.workflow_id == j.workflow_id and r.subject == subject
             for r in self.rows
         )
-        self.rows.append(
-            ExamAttempt(
-                workflow_id=j.workflow_id,
-                seq=seq,
-                learner_id=j.learner_id,
-                school_id=j.school_id,
-                coach_id=j.coach_id,
-                city_code=j.city_code,
-                subject=subject,
-                passed=passed,
-                first=first,
-                exam_date=at.date().isoformat(),
-                examined_at=at,
-            )
-        )
+        seq = self._next()
+        self.rows.append(attempt_row(j, seq, subject, passed, first, at.date().isoformat(), at))
 
     def review(
         self, j: JourneyRecord, stars: int, at: datetime, text: str = "", hidden: bool = False
