@@ -25,8 +25,8 @@ LEARNERS_PER_SCHOOL = 24
 # Per demo school (in id order): the chance to pass each exam, the usual stars, the complaints
 # and penalties of the year. The third Rizhao school has three penalties: black-listed.
 PROFILES = {
-    "S350100001": (0.85, 5, 2, 1),
-    "S371100001": (0.9, 5, 1, 1),
+    "S350100001": (0.85, 5, 2, 2),
+    "S371100001": (0.9, 5, 2, 2),
     "S371100002": (0.85, 5, 2, 2),
     "S371100003": (0.6, 3, 6, 3),
 }
