@@ -5,8 +5,9 @@ A regulator sees the cities of their region only; another region's city or schoo
 """
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowFailureError
@@ -148,6 +149,60 @@ def history(
         entries.sort(key=lambda e: (e.rank is None, e.rank or 0, e.school_id))
         answer.append(HistoryPublication(publication=publication_info(newer), entries=entries))
     return answer
+
+
+class ItemEntry(BaseModel):
+    school_id: str
+    name: str
+    value: float | None = Field(description="无数据时为空（排在最后）")
+    numerator: float
+    denominator: float | None
+
+
+class ItemRanking(BaseModel):
+    publication: PublicationInfo
+    measure: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    entries: list[ItemEntry]
+
+
+@router.get("/items/{measure}")
+def item_ranking(
+    measure: Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9_]+$")],
+    session: SessionDep,
+    regulator: RegulatorUser,
+    city_code: CityCode | None = None,
+) -> ItemRanking:
+    """One level-2 item published on its own: every school's value in the latest publication,
+    best first (any known measure, weighted in the index or not)."""
+    m = MEASURES.get(measure)
+    if m is None:
+        raise field_error("measure", "没有这一指标", kind="unknown_measure", where="path")
+    publication = _latest(session, index_city(regulator, city_code))
+    rows = reading.scores(session, [publication.id])
+    names = _names(session, [r.school_id for r in rows])
+    sign = -1 if m.higher_is_better else 1
+    entries = [
+        ItemEntry(
+            school_id=r.school_id,
+            name=names.get(r.school_id, ""),
+            value=r.measures.get(measure),
+            numerator=r.counters.get(m.numerator, 0),
+            denominator=None if m.denominator is None else r.counters.get(m.denominator, 0),
+        )
+        for r in rows
+    ]
+    entries.sort(key=lambda e: (e.value is None, sign * (e.value or 0), e.school_id))
+    return ItemRanking(
+        publication=publication_info(publication),
+        measure=measure,
+        label=m.label,
+        unit=m.unit,
+        higher_is_better=m.higher_is_better,
+        entries=entries,
+    )
 
 
 class ItemBreakdown(BaseModel):

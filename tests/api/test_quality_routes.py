@@ -179,6 +179,20 @@ async def test_another_region_sees_nothing_of_the_city(api: Api) -> None:
     assert learner.status_code == 403
 
 
+async def test_each_level_2_item_is_published_on_its_own(api: Api) -> None:
+    r = await get(api, "rizhao", "/api/gov/index/items/pass_rate_field")
+    assert r.status_code == 200, r.text
+    entries = r.json()["entries"]
+    assert [(e["school_id"], e["value"]) for e in entries] == [
+        (ANDA, 90.0),
+        (GANGCHENG, 70.0),
+        (LUDONG, 50.0),
+    ]
+    assert (entries[1]["numerator"], entries[1]["denominator"]) == (7, 10)
+    unknown = await get(api, "rizhao", "/api/gov/index/items/bribes")
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["path", "measure"]
+
+
 async def test_a_province_regulator_names_the_city(api: Api) -> None:
     r = await get(api, "shandong", "/api/gov/index/ranking")
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "city_code"]
