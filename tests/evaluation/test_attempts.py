@@ -1,5 +1,6 @@
 """The journey's projection puts its exam results where the statistics count them."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -7,6 +8,7 @@ from sqlmodel import Session
 
 from activities.records import JourneyProjection, RecordActivities
 from evaluation.attempts import attempts_of
+from tests.activities.test_records import projection as journey_projection
 from workflows.journey_state import StepOutcome
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -14,23 +16,7 @@ WF = "journey-U-learner1-S371100001-C1"
 
 
 def projection(version: int, steps_from: int, steps: list[StepOutcome]) -> JourneyProjection:
-    return JourneyProjection(
-        workflow_id=WF,
-        learner_id="U-learner1",
-        school_id="S371100001",
-        city_code="371100",
-        vehicle_class="C1",
-        coach_id="S371100001-K1",
-        stage="field",
-        status="active",
-        waiting_on="learner",
-        stage_entered_at=T0,
-        started_at=T0,
-        learner_no="",
-        version=version,
-        steps=steps,
-        steps_from=steps_from,
-    )
+    return replace(journey_projection(version, "field"), steps=steps, steps_from=steps_from)
 
 
 def step(subject: str, outcome: str, day: int) -> StepOutcome:
