@@ -196,7 +196,7 @@ async def get_case(sim: SimDep, case_no: str) -> JSON:
         case = dict(_case(conn, case_no))
         updates = conn.execute(
             "SELECT update_id, kind, text, created_at FROM updates WHERE case_no = ?"
-            " ORDER BY created_at, update_id",
+            " ORDER BY rowid",
             (case_no,),
         ).fetchall()
         deliveries = conn.execute(
