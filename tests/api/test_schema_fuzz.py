@@ -34,8 +34,10 @@ from schemathesis.specs.openapi.checks import (
 )
 from temporalio.testing import WorkflowEnvironment
 
+from activities.records import JourneyProjection, RecordActivities
 from api.main import create_app
 from core.config import Settings
+from core.db import engine_for
 from core.idcard import check_char
 from core.security import create_token
 from models.training import CHINA
@@ -108,11 +110,14 @@ schema = schemathesis.openapi.from_dict(
 
 @dataclass
 class World:
-    """The API, a token per port, and a slot the school published."""
+    """The API, a token per port, a slot the school published, and a consultation and a
+    complaint of another learner's, at the school."""
 
     live: LiveApi
     tokens: dict[str, str]  # by path prefix
     slot_id: str
+    consultation_id: str
+    complaint_id: str
 
 
 @dataclass
@@ -167,14 +172,61 @@ def world(
     address = dev_env.client.service_client.config.target_host
     with LiveApi(settings, address, dev_env.client.namespace) as live:
         tokens = {port: mint(settings, *user) for port, user in PORT_USERS.items()}
-        yield World(live, tokens, publish_slot(live, tokens["/api/school/"]))
+        slot_id = publish_slot(live, tokens["/api/school/"])
+        yield World(live, tokens, slot_id, *consultation_and_complaint(live))
+
+
+def project(live: LiveApi, wf_id: str, learner_id: str) -> None:
+    """The journey's read-model row, as its first projection would write it (no activities run
+    here), so routes that start from the read model find the journey."""
+    now = datetime.now(UTC)
+    RecordActivities(engine_for(live.settings.database_url)).project_journey(
+        JourneyProjection(
+            workflow_id=wf_id,
+            learner_id=learner_id,
+            school_id=SCHOOL,
+            city_code="371100",
+            vehicle_class="C1",
+            coach_id=COACH,
+            stage="signup",
+            status="active",
+            waiting_on="platform",
+            stage_entered_at=now,
+            started_at=now,
+            learner_no="",
+            version=1,
+        )
+    )
+
+
+def consultation_and_complaint(live: LiveApi) -> tuple[str, str]:
+    learner_id = f"U-{add_learner(live.settings.database_url, '!')}"
+    headers = bearer(mint(live.settings, learner_id, Role.learner))
+    asked = live.request(
+        "POST",
+        "/api/learner/consultations",
+        json={"school_id": SCHOOL, "question": "周末可以练车吗？"},
+        headers=headers,
+    )
+    assert asked.status_code == 201, asked.text
+    wf_id = f"journey-{learner_id}-{SCHOOL}-C1"
+    project(live, wf_id, learner_id)
+    filed = live.request(
+        "POST",
+        "/api/learner/complaints",
+        json={"journey_id": wf_id, "category": "fees", "content": "额外收费"},
+        headers=headers,
+    )
+    assert filed.status_code == 201, filed.text
+    return asked.json()["id"], filed.json()["id"]
 
 
 @pytest.fixture
 def caller(world: World) -> Iterator[Caller]:
     live = world.live
     # No password: the test mints the token.
-    token = mint(live.settings, f"U-{add_learner(live.settings.database_url, '!')}", Role.learner)
+    user_id = f"U-{add_learner(live.settings.database_url, '!')}"
+    token = mint(live.settings, user_id, Role.learner)
     enrolment = {
         "school_id": SCHOOL,
         "coach_id": COACH,
@@ -188,6 +240,7 @@ def caller(world: World) -> Iterator[Caller]:
     r = live.request("POST", "/api/learner/journeys", json=enrolment, headers=bearer(token))
     assert r.status_code == 201, r.text
     wf_id = r.json()["workflow_id"]
+    project(live, wf_id, user_id)
     yield Caller(token, wf_id)
     live.run(live.temporal.get_workflow_handle(wf_id).terminate("fuzz test done"))
 
@@ -221,7 +274,15 @@ def token_for(path: str, world: World, caller: Caller) -> str | None:
 def test_api_answers_within_its_schema(
     case: schemathesis.Case, world: World, caller: Caller
 ) -> None:
-    use_real_ids(case, {**SCHOOL_IDS, "wf_id": caller.wf_id, "slot_id": world.slot_id})
+    ids = {
+        **SCHOOL_IDS,
+        "wf_id": caller.wf_id,
+        "journey_id": caller.wf_id,
+        "slot_id": world.slot_id,
+        "consultation_id": world.consultation_id,
+        "complaint_id": world.complaint_id,
+    }
+    use_real_ids(case, ids)
     token = token_for(case.path, world, caller)
     if token is not None:
         case.headers = {**(case.headers or {}), **bearer(token)}

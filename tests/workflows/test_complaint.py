@@ -3,7 +3,6 @@ HTTP and a real SQLite read model: delivery through an outage, reminders and esc
 working-day deadline that spans a holiday, the answer, the rating, one reopening."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from policy.model import ComplaintRules
 from subsystems import complaints12328
 from subsystems.runner import serve_apps
 from tests import servers
+from tests.workflows.conftest import keep_history
 from workflows.complaint import ComplaintWorkflow
 from workflows.complaint_state import (
     ComplaintAnswer,
@@ -156,19 +156,6 @@ async def rig(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Rig]
     engine.dispose()
 
 
-async def keep_history(handle: WorkflowHandle, name: str) -> None:
-    """With XUEJIA_RECORD_HISTORIES=1 (`make record-histories`), saves the finished complaint's
-    history for the replay tests."""
-    if os.environ.get("XUEJIA_RECORD_HISTORIES") != "1":
-        return
-    import json
-
-    history = await handle.fetch_history()
-    HISTORY.mkdir(parents=True, exist_ok=True)
-    record = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
-    (HISTORY / f"{name}.json").write_text(json.dumps(record, ensure_ascii=False))
-
-
 async def test_delivery_retries_through_a_12328_outage_and_recovers(rig: Rig) -> None:
     await rig.faults(error_rate=1)
     handle = await rig.file(await rig.env.get_current_time())
@@ -237,7 +224,7 @@ async def test_reminders_then_escalation_on_a_deadline_across_national_day(rig: 
     assert (row.rating, row.overdue, row.answer) == (2, True, "已退费")
     kinds = [u["kind"] for u in (await rig.case(row.case_no))["updates"]]
     assert kinds == ["reminder", "reminder", "escalated", "answered", "closed"]
-    await keep_history(handle, "overdue_answered_rated")
+    await keep_history(handle, "overdue_answered_rated", HISTORY)
 
 
 async def test_reopened_once_with_a_new_deadline_and_refused_the_second_time(rig: Rig) -> None:
@@ -285,7 +272,7 @@ async def test_reopened_once_with_a_new_deadline_and_refused_the_second_time(rig
     row = await rig.until_row(handle, lambda r: r.status == "closed")
     kinds = [k for k, _ in rig.events(handle)]
     assert kinds[-4:] == ["answered", "reopened", "answered", "rated"] and "delivered" in kinds
-    await keep_history(handle, "reopened_once_then_rated")
+    await keep_history(handle, "reopened_once_then_rated", HISTORY)
 
 
 async def test_an_answer_left_unrated_closes_by_itself(rig: Rig) -> None:
