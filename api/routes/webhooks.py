@@ -22,6 +22,7 @@ from api.inputs import Day, Moment
 from api.journeys import escrow_account
 from core.config import Settings
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from models.complaints import Complaint
 from models.journeys import JourneyRecord
 from workflows.complaint import ComplaintWorkflow
 from workflows.complaint_state import HandlingEvent, complaint_workflow_id
@@ -270,13 +271,16 @@ async def exam_callback(
     )
 
 
-async def _complaint_closed(_: ComplaintHandlingEvent) -> dict[str, str]:
-    return {"status": "closed"}  # 12328 may note a case after the learner closed it
+async def _complaint_closed(event: ComplaintHandlingEvent, session: SessionDep) -> dict[str, str]:
+    """12328 may note a case after the learner closed it: nothing left to tell."""
+    if session.get(Complaint, event.complaint_ref) is None:
+        raise not_found("complaint")
+    return {"status": "closed"}
 
 
 @router.post("/complaints")
 async def complaint_callback(
-    request: Request, settings: SettingsDep, client: TemporalDep
+    request: Request, settings: SettingsDep, client: TemporalDep, session: SessionDep
 ) -> dict[str, str]:
     return await _relay(
         request,
@@ -289,5 +293,5 @@ async def complaint_callback(
             ComplaintWorkflow.handling,
             HandlingEvent(e.event_id, e.kind, e.note, e.at),
         ),
-        _complaint_closed,
+        lambda e: _complaint_closed(e, session),
     )

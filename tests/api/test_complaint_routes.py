@@ -4,6 +4,7 @@ who may see what (someone else's reads exactly as one that does not exist); the 
 complaint may come from; refusals that name the field."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from activities.complaints import ComplaintRecordActivities, Complaints12328Acti
 from activities.http import SubsystemClient
 from activities.records import JourneyProjection, RecordActivities
 from core.db import engine_for
+from core.signing import sign
 from models.complaints import Complaint, Consultation
 from subsystems import complaints12328
 from subsystems.runner import serve_apps
@@ -191,6 +193,34 @@ async def test_reopened_once_and_the_second_reopening_refused(api: Api, worker: 
     assert (await api.http.post(answer_url, json={"answer": "已退费"}, headers=school1)).is_success
     second = await api.http.post(reopen_url, json={"reason": "还是不满意"}, headers=me)
     assert (second.status_code, second.json()["detail"]) == (409, "每件投诉只能重新打开一次")
+
+
+async def test_12328_handling_steps_reach_the_complaint_once(api: Api, worker: None) -> None:
+    me, complaint_id = await filed_and_delivered(api)
+    event = {
+        "event": "complaint.handling",
+        "event_id": "ev-note-1",
+        "case_no": "12328-371100-00000001",
+        "complaint_ref": complaint_id,
+        "kind": "supervising",
+        "note": "运管部门已督办",
+        "at": datetime.now(UTC).isoformat(),
+    }
+    body = json.dumps(event).encode()
+    for _ in range(2):  # a duplicate callback changes nothing
+        r = await api.http.post(
+            "/api/webhooks/complaints",
+            content=body,
+            headers=sign(body, api.settings.webhook_secret),
+        )
+        assert (r.status_code, r.json()) == (200, {"status": "accepted"})
+    for _ in range(200):
+        got = (await api.http.get(f"/api/learner/complaints/{complaint_id}", headers=me)).json()
+        notes = [e["text"] for e in got["events"] if e["kind"] == "handling"]
+        if notes:
+            break
+        await asyncio.sleep(0.05)
+    assert notes == ["supervising: 运管部门已督办"]
 
 
 async def test_only_those_who_may_see_a_complaint_do(api: Api, worker: None) -> None:
