@@ -12,7 +12,7 @@ from temporalio import activity
 
 from activities.http import SubsystemClient, external_id
 from models.complaints import Complaint, ComplaintEvent
-from workflows.complaint_state import ComplaintEventEntry
+from workflows.complaint_state import ComplaintEventEntry, ComplaintInput, ComplaintState
 
 
 @dataclass
@@ -74,6 +74,37 @@ class ComplaintRow:
     rating: int | None
     version: int
     events: list[ComplaintEventEntry] = field(default_factory=list)
+
+
+def complaint_row(inp: ComplaintInput, s: ComplaintState, workflow_id: str) -> ComplaintRow:
+    """The row of a complaint filed as `inp`, in state `s`."""
+    return ComplaintRow(
+        id=inp.complaint_id,
+        workflow_id=workflow_id,
+        learner_id=inp.learner_id,
+        journey_id=inp.journey_id,
+        school_id=inp.school_id,
+        coach_id=inp.coach_id,
+        city_code=inp.city_code,
+        source=inp.source,
+        source_ref=inp.source_ref,
+        category=inp.category,
+        content=inp.content,
+        status=s.status,
+        case_no=s.case_no or None,
+        filed_at=inp.filed_at,
+        deadline_at=s.deadline_at,
+        due_soon_at=s.due_soon_at,
+        answer=s.answer or None,
+        answered_by=s.answered_by or None,
+        answered_at=s.answered_at,
+        closed_at=s.closed_at,
+        overdue=s.overdue,
+        reopened=s.reopened,
+        rating=s.rating,
+        version=s.version,
+        events=list(s.events),
+    )
 
 
 class Complaints12328Activities:

@@ -1,5 +1,6 @@
 """Filing, reading and driving complaint workflows on behalf of the API's ports."""
 
+import contextlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -13,18 +14,24 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.complaints import ComplaintRecordActivities, complaint_row
 from api.errors import api_error, field_error, not_found, temporal_errors
 from api.idempotency import Idempotency
 from api.journeys import journey_view
 from core.config import Settings
+from core.db import engine_for
 from models import journey_log
 from models.complaints import Complaint, ComplaintEvent
 from models.journeys import JourneyRecord
 from models.users import User
-from policy.calendar import handling_deadline
 from policy.model import Policy
 from workflows.complaint import ComplaintWorkflow
-from workflows.complaint_state import ComplaintInput, ComplaintOutcome, complaint_workflow_id
+from workflows.complaint_state import (
+    ComplaintInput,
+    ComplaintOutcome,
+    ComplaintState,
+    complaint_workflow_id,
+)
 
 OPEN_STATUSES = ("filed", "delivered")
 DeadlineStatus = Literal["on_time", "due_soon", "overdue"]
@@ -171,8 +178,8 @@ def complaint_input(
 async def file_complaint(
     session: Session, client: Client, settings: Settings, inp: ComplaintInput
 ) -> Complaint:
-    """Starts the complaint's workflow (a retry under the same key meets it), then lists it at
-    once with what the workflow will write first (version 0: the workflow's writes win)."""
+    """Starts the complaint's workflow (a retry under the same key meets it) and lists it."""
+    writer = ComplaintRecordActivities(engine_for(settings.database_url))
     wf_id = complaint_workflow_id(inp.complaint_id)
     try:
         async with temporal_errors("complaint"):
@@ -186,34 +193,14 @@ async def file_complaint(
             )
     except WorkflowAlreadyStartedError:
         pass  # filed and closed already under this key: its row answers
+    # The workflow's first write, made here too so the complaint is listed at once; the
+    # version rule lets the workflow's own writes win.
+    first = ComplaintState()
+    first.set_deadline(inp.rules, inp.filed_at, inp.rules.handling_working_days)
+    with contextlib.suppress(IntegrityError):  # the workflow's first write came in between
+        writer.write(complaint_row(inp, first, wf_id))
     row = session.get(Complaint, inp.complaint_id)
-    if row is not None:
-        return row
-    rules = inp.rules
-    row = Complaint(
-        id=inp.complaint_id,
-        workflow_id=wf_id,
-        learner_id=inp.learner_id,
-        journey_id=inp.journey_id,
-        school_id=inp.school_id,
-        coach_id=inp.coach_id,
-        city_code=inp.city_code,
-        source=inp.source,
-        source_ref=inp.source_ref,
-        category=inp.category,
-        content=inp.content,
-        status="filed",
-        filed_at=inp.filed_at,
-        deadline_at=handling_deadline(rules, inp.filed_at, rules.handling_working_days),
-        version=0,
-    )
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # the workflow wrote it first
-        row = session.get(Complaint, inp.complaint_id)
-        assert row is not None
+    assert row is not None
     return row
 
 

@@ -17,8 +17,7 @@ from temporalio.exceptions import ApplicationError
 from workflows.steps import call
 
 with workflow.unsafe.imports_passed_through():
-    from activities.complaints import ComplaintRow, FileCase, FiledCase, PushCaseUpdate
-    from policy.calendar import handling_deadline, reminder_times
+    from activities.complaints import FileCase, FiledCase, PushCaseUpdate, complaint_row
     from workflows.complaint_state import (
         MAX_HANDLING_EVENTS,
         ComplaintAnswer,
@@ -48,7 +47,7 @@ class ComplaintWorkflow:
     @workflow.run
     async def run(self, inp: ComplaintInput) -> ComplaintResult:
         s = self._s
-        self._set_deadline(inp.filed_at, inp.rules.handling_working_days)
+        s.set_deadline(inp.rules, inp.filed_at, inp.rules.handling_working_days)
         await self._write()
         await self._deliver()
         while s.status != "closed":
@@ -173,7 +172,7 @@ class ComplaintWorkflow:
             s.reopened, s.reopen_reason, s.status = True, req.reason, "delivered"
             s.answer, s.answered_by, s.answered_at = "", "", None
             self._event("reopened", self._inp.learner_id, req.reason)
-            self._set_deadline(workflow.now(), self._inp.rules.reopen_working_days)
+            s.set_deadline(self._inp.rules, workflow.now(), self._inp.rules.reopen_working_days)
             await self._write()
         return self._outcome()
 
@@ -205,12 +204,6 @@ class ComplaintWorkflow:
 
     # ---- helpers -------------------------------------------------------------------------
 
-    def _set_deadline(self, start: datetime, working_days: int) -> None:
-        s, rules = self._s, self._inp.rules
-        s.deadline_at = handling_deadline(rules, start, working_days)
-        s.reminders_at = reminder_times(rules, start, working_days)
-        s.due_soon_at = s.reminders_at[0] if s.reminders_at else s.deadline_at
-
     def _close(self, stars: int | None, comment: str) -> None:
         s = self._s
         s.status, s.rating, s.rating_comment = "closed", stars, comment
@@ -238,33 +231,6 @@ class ComplaintWorkflow:
         await call("complaints12328.push", PushCaseUpdate(s.case_no, key, kind, text))
 
     async def _write(self) -> None:
-        s, inp = self._s, self._inp
-        s.version += 1
-        row = ComplaintRow(
-            id=inp.complaint_id,
-            workflow_id=workflow.info().workflow_id,
-            learner_id=inp.learner_id,
-            journey_id=inp.journey_id,
-            school_id=inp.school_id,
-            coach_id=inp.coach_id,
-            city_code=inp.city_code,
-            source=inp.source,
-            source_ref=inp.source_ref,
-            category=inp.category,
-            content=inp.content,
-            status=s.status,
-            case_no=s.case_no or None,
-            filed_at=inp.filed_at,
-            deadline_at=s.deadline_at,
-            due_soon_at=s.due_soon_at,
-            answer=s.answer or None,
-            answered_by=s.answered_by or None,
-            answered_at=s.answered_at,
-            closed_at=s.closed_at,
-            overdue=s.overdue,
-            reopened=s.reopened,
-            rating=s.rating,
-            version=s.version,
-            events=list(s.events),
-        )
+        self._s.version += 1
+        row = complaint_row(self._inp, self._s, workflow.info().workflow_id)
         await call("complaints.write", row)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from policy.calendar import handling_deadline, reminder_times
 from policy.model import ComplaintRules
 
 # Where a complaint comes from: any time, or a disputed 学时 record, or a contract dispute.
@@ -60,6 +61,11 @@ class ComplaintState:
     events: list[ComplaintEventEntry] = field(default_factory=list)
     handling_seen: list[str] = field(default_factory=list)  # 12328 event ids
     version: int = 0
+
+    def set_deadline(self, rules: ComplaintRules, start: datetime, working_days: int) -> None:
+        self.deadline_at = handling_deadline(rules, start, working_days)
+        self.reminders_at = reminder_times(rules, start, working_days)
+        self.due_soon_at = self.reminders_at[0] if self.reminders_at else self.deadline_at
 
 
 @dataclass

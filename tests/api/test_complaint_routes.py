@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 
 from activities.complaints import ComplaintRecordActivities, Complaints12328Activities
 from activities.http import SubsystemClient
-from activities.records import JourneyProjection, RecordActivities
+from activities.records import RecordActivities
 from core.db import engine_for
 from core.signing import sign
 from models.complaints import Complaint, Consultation
@@ -28,6 +28,7 @@ from subsystems import complaints12328
 from subsystems.runner import serve_apps
 from tests.api.conftest import Api
 from tests.api.test_closed_journeys import AT, SCHOOL, closed_journey
+from tests.factories import journey_projection
 from workflows.complaint import ComplaintWorkflow
 from workflows.journey_state import RecordEntry
 
@@ -71,25 +72,17 @@ def graduate(api: Api, learner_id: str, disputed: bool = True) -> str:
     record.n = 1
     if disputed:
         record.status, record.dispute_reason, record.disputed_at = "disputed", "未上车", AT
-    RecordActivities(engine_for(api.settings.database_url)).project_journey(
-        JourneyProjection(
-            workflow_id=wf_id,
-            learner_id=learner_id,
-            school_id=SCHOOL,
-            city_code="371100",
-            vehicle_class="C1",
-            coach_id=f"{SCHOOL}-K1",
-            stage="closed",
-            status="completed",
-            waiting_on="nobody",
-            stage_entered_at=AT,
-            started_at=AT - timedelta(days=90),
-            learner_no="3711000000000001",
-            version=10,
-            records=[record],
-            closed_view=replace(view, state=state),
-        )
+    closed = journey_projection(
+        wf_id,
+        learner_id,
+        stage="closed",
+        status="completed",
+        waiting_on="nobody",
+        version=10,
+        records=[record],
+        closed_view=replace(view, state=state),
     )
+    RecordActivities(engine_for(api.settings.database_url)).project_journey(closed)
     return wf_id
 
 

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from temporalio.testing import WorkflowEnvironment
 
-from activities.records import JourneyProjection, RecordActivities
+from activities.records import RecordActivities
 from api.main import create_app
 from core.config import Settings
 from core.db import engine_for
@@ -45,6 +45,7 @@ from models.users import Role
 from tests.api.conftest import add_learner
 from tests.api.conftest import test_settings as api_settings
 from tests.api.live_api import BASE_URL, LiveApi
+from tests.factories import journey_projection
 
 FUZZ = os.environ.get("XUEJIA_HYPOTHESIS_PROFILE") == "fuzz"
 SCHOOL = "S371100001"
@@ -179,24 +180,8 @@ def world(
 def project(live: LiveApi, wf_id: str, learner_id: str) -> None:
     """The journey's read-model row, as its first projection would write it (no activities run
     here), so routes that start from the read model find the journey."""
-    now = datetime.now(UTC)
-    RecordActivities(engine_for(live.settings.database_url)).project_journey(
-        JourneyProjection(
-            workflow_id=wf_id,
-            learner_id=learner_id,
-            school_id=SCHOOL,
-            city_code="371100",
-            vehicle_class="C1",
-            coach_id=COACH,
-            stage="signup",
-            status="active",
-            waiting_on="platform",
-            stage_entered_at=now,
-            started_at=now,
-            learner_no="",
-            version=1,
-        )
-    )
+    writer = RecordActivities(engine_for(live.settings.database_url))
+    writer.project_journey(journey_projection(wf_id, learner_id))
 
 
 def consultation_and_complaint(live: LiveApi) -> tuple[str, str]:
