@@ -10,6 +10,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.bank import BankActivities
 from activities.bookings import BookingActivities
+from activities.complaints import ComplaintRecordActivities, Complaints12328Activities
 from activities.documents import DocumentActivities, DocumentStore
 from activities.exam12123 import ExamActivities
 from activities.health import HealthActivities
@@ -20,6 +21,7 @@ from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from models import journey_log
+from workflows.complaint import ComplaintWorkflow
 from workflows.journey import LearnerJourney
 from workflows.late_payment import LatePaymentRefund
 
@@ -35,8 +37,12 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
     bank = BankActivities(SubsystemClient("bank", settings.bank_url, timeout), f"{webhooks}/bank")
     timing = TimingActivities(SubsystemClient("timing", settings.timing_url, timeout))
     exam = ExamActivities(SubsystemClient("exam", settings.exam_url, timeout), f"{webhooks}/exam")
+    complaints12328 = Complaints12328Activities(
+        SubsystemClient("complaints", settings.complaints_url, timeout), f"{webhooks}/complaints"
+    )
     engine = engine_for(settings.database_url)
     records = RecordActivities(engine)
+    complaint_records = ComplaintRecordActivities(engine)
     bookings = BookingActivities(engine)
     documents = DocumentActivities(
         DocumentStore(settings.data_dir / "documents"),
@@ -69,6 +75,9 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         documents.render_contract,
         documents.render_invoice,
         documents.render_archive,
+        complaints12328.file,
+        complaints12328.push,
+        complaint_records.write,
     ]
 
 
@@ -88,7 +97,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[LearnerJourney, LatePaymentRefund],
+        workflows=[LearnerJourney, LatePaymentRefund, ComplaintWorkflow],
         activities=build_activities(settings),
         workflow_runner=WORKFLOW_RUNNER,
         # Database and PDF activities are synchronous; they run on this pool.

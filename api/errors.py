@@ -55,6 +55,8 @@ THINGS = {
     "teaching_log": "教学日志",
     "training_records": "培训记录",
     "certificate": "结业证书",
+    "consultation": "咨询",
+    "complaint": "投诉",
 }
 
 

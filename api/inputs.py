@@ -100,3 +100,7 @@ Answer = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NOT_BLANK)
 ]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+# A question, complaint or answer in a person's own words.
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NOT_BLANK)
+]

@@ -1,6 +1,6 @@
 """SQLModel tables; importing this package registers every table on SQLModel.metadata."""
 
-from models.complaints import Complaint, Consultation
+from models.complaints import Complaint, ComplaintEvent, Consultation
 from models.evaluation import GraduateIncident, Penalty, Review, ReviewEdit
 from models.idempotency import IdempotencyClaim
 from models.journeys import JourneyRecord
@@ -19,6 +19,7 @@ __all__ = [
     "Coach",
     "CoachLeave",
     "Complaint",
+    "ComplaintEvent",
     "Consultation",
     "EntryKind",
     "FeeSchedule",

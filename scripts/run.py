@@ -164,6 +164,7 @@ def print_banner() -> None:
   gov port       http://127.0.0.1:8000/api/gov/…
   Temporal UI    http://127.0.0.1:8233
   simulators     national :8101  health :8102  bank :8103  timing :8104  12123 :8105
+                 12328 complaints :8106
                  (health results after 5 s, exams passed after 3 s, on their own)
 
 Demo logins (password {DEMO_PASSWORD}):""")

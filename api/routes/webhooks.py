@@ -22,7 +22,10 @@ from api.inputs import Day, Moment
 from api.journeys import escrow_account
 from core.config import Settings
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from models.complaints import Complaint
 from models.journeys import JourneyRecord
+from workflows.complaint import ComplaintWorkflow
+from workflows.complaint_state import HandlingEvent, complaint_workflow_id
 from workflows.journey import LearnerJourney
 from workflows.journey_state import ExamResult, HealthResult, PaymentCallback, TrainingRecord
 from workflows.late_payment import LatePayment, LatePaymentRefund
@@ -84,6 +87,16 @@ class ExamResultEvent(BaseModel):
     attempts: Annotated[list[ExamAttempt], Field(max_length=5)]
     passed: StrictBool
     permit_issued_at: Day | None = None
+
+
+class ComplaintHandlingEvent(BaseModel):
+    event: Ref
+    event_id: Ref
+    case_no: Ref
+    complaint_ref: Ref
+    kind: Ref
+    note: Note = ""
+    at: Moment
 
 
 async def _verified(request: Request, secret: str) -> dict[str, Any]:
@@ -255,4 +268,30 @@ async def exam_callback(
                 e.permit_issued_at.isoformat() if e.permit_issued_at else None,
             ),
         ),
+    )
+
+
+async def _complaint_closed(event: ComplaintHandlingEvent, session: SessionDep) -> dict[str, str]:
+    """12328 may note a case after the learner closed it: nothing left to tell."""
+    if session.get(Complaint, event.complaint_ref) is None:
+        raise not_found("complaint")
+    return {"status": "closed"}
+
+
+@router.post("/complaints")
+async def complaint_callback(
+    request: Request, settings: SettingsDep, client: TemporalDep, session: SessionDep
+) -> dict[str, str]:
+    return await _relay(
+        request,
+        settings,
+        client,
+        ComplaintHandlingEvent,
+        "complaint.handling",
+        lambda e: (
+            complaint_workflow_id(e.complaint_ref),
+            ComplaintWorkflow.handling,
+            HandlingEvent(e.event_id, e.kind, e.note, e.at),
+        ),
+        lambda e: _complaint_closed(e, session),
     )

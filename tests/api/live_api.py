@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from api.main import create_app
 from core.config import Settings
+from workflows.complaint import ComplaintWorkflow
 from workflows.journey import LearnerJourney
 
 T = TypeVar("T")
@@ -31,8 +32,8 @@ CALL_SECONDS = 60.0
 
 class LiveApi:
     """`with LiveApi(settings, address, namespace) as live:` the app with its lifespan run, a
-    worker running the journey workflow (no activities: journeys wait where they started), and
-    `live.request(...)` to call it."""
+    worker running the journey and complaint workflows (no activities: they wait where they
+    started), and `live.request(...)` to call it."""
 
     def __init__(self, settings: Settings, temporal_address: str, namespace: str) -> None:
         self.settings = settings
@@ -66,7 +67,9 @@ class LiveApi:
         app = create_app(self.settings, temporal=self.temporal)
         await self._stack.enter_async_context(app.router.lifespan_context(app))
         worker = Worker(
-            self.temporal, task_queue=self.settings.task_queue, workflows=[LearnerJourney]
+            self.temporal,
+            task_queue=self.settings.task_queue,
+            workflows=[LearnerJourney, ComplaintWorkflow],
         )
         await self._stack.enter_async_context(worker)
         transport = httpx.ASGITransport(app=_logging_errors(app), raise_app_exceptions=False)

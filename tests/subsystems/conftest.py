@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from subsystems import bank, exam12123, health, national, timing
+from subsystems import bank, complaints12328, exam12123, health, national, timing
 from subsystems.common import SimOptions
 from tests.subsystems.helpers import SECRET, Receiver
 
@@ -89,4 +89,15 @@ async def timing_client(timing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
 @pytest.fixture
 async def exam_client(exam_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for client in _client(exam_app):
+        yield client
+
+
+@pytest.fixture
+def complaints_app(tmp_path: Path, options: SimOptions) -> FastAPI:
+    return complaints12328.create_app(str(tmp_path / "complaints.db"), SECRET, options)
+
+
+@pytest.fixture
+async def complaints_client(complaints_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(complaints_app):
         yield client
