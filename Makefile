@@ -51,4 +51,5 @@ record-histories: $(STAMP)
 	rm -rf tests/data/histories/current
 	XUEJIA_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_journey_part1.py \
 		tests/workflows/test_journey_part2.py tests/workflows/test_money_lifecycle.py \
-		tests/workflows/test_double_clicks.py tests/workflows/test_footprint.py
+		tests/workflows/test_double_clicks.py tests/workflows/test_footprint.py \
+		tests/workflows/test_reviews.py

@@ -15,6 +15,7 @@ from activities.health import HealthActivities
 from activities.http import SubsystemClient
 from activities.national import NationalActivities
 from activities.records import RecordActivities
+from activities.reviews import ReviewActivities
 from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
@@ -36,6 +37,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
     exam = ExamActivities(SubsystemClient("exam", settings.exam_url, timeout), f"{webhooks}/exam")
     engine = engine_for(settings.database_url)
     records = RecordActivities(engine)
+    reviews = ReviewActivities(engine)
     bookings = BookingActivities(engine)
     documents = DocumentActivities(
         DocumentStore(settings.data_dir / "documents"),
@@ -65,6 +67,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         records.project_journey,
         records.post_ledger,
         records.ledger_has,
+        reviews.record,
         documents.render_contract,
         documents.render_invoice,
         documents.render_archive,

@@ -45,7 +45,7 @@ BEFORE_FOOTPRINT = BEFORE_PATCH | {
     "withdrawn_with_session_begun_0d",
     "withdrawn_with_session_begun_2d",
 }
-CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away"}
+CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away", "reviews_stored"}
 
 
 def test_every_expected_history_is_recorded() -> None:
