@@ -55,6 +55,7 @@ THINGS = {
     "teaching_log": "教学日志",
     "training_records": "培训记录",
     "certificate": "结业证书",
+    "review": "评价",
 }
 
 

@@ -169,8 +169,6 @@ def edit_review(
         return review
     if now > utc(review.created_at) + edit_window:
         raise ReviewRefused("已超过评价的修改期限")
-    if review.coach_id is None and coach_stars is not None:
-        raise ReviewRefused("该评价没有教练，不能给教练评分")
     review.version += 1
     review.school_stars, review.coach_stars, review.text = school_stars, coach_stars, text
     review.updated_at = now
@@ -180,7 +178,9 @@ def edit_review(
     return review
 
 
-def reply(session: Session, review: Review, text: str, by: str, now: datetime, *, edit: bool):
+def reply(
+    session: Session, review: Review, text: str, by: str, now: datetime, *, edit: bool
+) -> Review:
     """The school's answer: given once (`edit=False`), then only changed (`edit=True`)."""
     if not edit and review.reply is not None:
         if review.reply == text:

@@ -10,6 +10,7 @@ from policy.model import (
     ExamRules,
     Policy,
     ReleaseRule,
+    ReviewRules,
     SubjectHours,
     Timers,
     TrainingRules,
@@ -34,6 +35,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         release = ReleaseRule(**_require(raw, "release", ""))
         training = TrainingRules(**raw.get("training", {}))
         exams = ExamRules(**raw.get("exams", {}))
+        reviews = ReviewRules(**raw.get("reviews", {}))
     except TypeError as exc:
         raise PolicyError(f"policy has a malformed section: {exc}") from exc
     if release.model not in ("per_hour", "staged"):
@@ -57,6 +59,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         exams=exams,
         version=str(raw.get("version", "1")),
         ages=ages,
+        reviews=reviews,
     )
 
 

@@ -90,6 +90,13 @@ class ReleaseRule:
 
 
 @dataclass
+class ReviewRules:
+    """Reviews of schools and coaches (issue 10); seconds, so a demo can shorten them."""
+
+    edit_window: int = 30 * 86400  # a learner may edit their review this long after giving it
+
+
+@dataclass
 class Policy:
     city_code: str
     city_name: str
@@ -102,3 +109,4 @@ class Policy:
     version: str = "1"
     # vehicle class -> age limits; empty only in journeys started before the rule existed
     ages: dict[str, AgeLimits] = field(default_factory=dict)
+    reviews: ReviewRules = field(default_factory=ReviewRules)
