@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from activities.bank import BankActivities
 from activities.bookings import BookingActivities
 from activities.documents import DocumentActivities, DocumentStore
+from activities.driving_records import DrivingRecordActivities
 from activities.exam12123 import ExamActivities
 from activities.health import HealthActivities
 from activities.http import SubsystemClient
@@ -20,6 +21,8 @@ from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from models import journey_log
+from scripts.schedules import ensure_schedules
+from workflows.driving_records import GraduateRecordsPull
 from workflows.journey import LearnerJourney
 from workflows.late_payment import LatePaymentRefund
 
@@ -34,10 +37,12 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
     )
     bank = BankActivities(SubsystemClient("bank", settings.bank_url, timeout), f"{webhooks}/bank")
     timing = TimingActivities(SubsystemClient("timing", settings.timing_url, timeout))
-    exam = ExamActivities(SubsystemClient("exam", settings.exam_url, timeout), f"{webhooks}/exam")
+    exam_client = SubsystemClient("exam", settings.exam_url, timeout)
+    exam = ExamActivities(exam_client, f"{webhooks}/exam")
     engine = engine_for(settings.database_url)
     records = RecordActivities(engine)
     reviews = ReviewActivities(engine)
+    driving_records = DrivingRecordActivities(exam_client, engine)
     bookings = BookingActivities(engine)
     documents = DocumentActivities(
         DocumentStore(settings.data_dir / "documents"),
@@ -68,6 +73,8 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         records.post_ledger,
         records.ledger_has,
         reviews.record,
+        driving_records.positions,
+        driving_records.pull_page,
         documents.render_contract,
         documents.render_invoice,
         documents.render_archive,
@@ -78,7 +85,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[LearnerJourney, LatePaymentRefund],
+        workflows=[LearnerJourney, LatePaymentRefund, GraduateRecordsPull],
         activities=build_activities(settings),
         # Database and PDF activities are synchronous; they run on this pool.
         activity_executor=ThreadPoolExecutor(max_workers=16),
@@ -92,6 +99,7 @@ async def main() -> None:
     from api.main import connect_temporal
 
     client = await connect_temporal(settings)
+    await ensure_schedules(client, settings)
     logging.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     await build_worker(client, settings).run()
 

@@ -121,7 +121,9 @@ def main() -> None:
         # Migrate once, before the worker and the API start (each would otherwise race to
         # create the schema of a new database; they still migrate, as a no-op under a lock).
         migrate(settings.database_url)
-        launch("worker", [PY, "worker.py"], procs)
+        # The demo pulls graduates' driving records every ten minutes, not daily.
+        every = os.environ.get("XUEJIA_GRADUATE_RECORDS_EVERY", "600")
+        launch("worker", [PY, "worker.py"], procs, env={"XUEJIA_GRADUATE_RECORDS_EVERY": every})
         launch(
             "api",
             [
