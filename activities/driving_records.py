@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.http import SubsystemClient
+from core.calendar import add_years
 from models.evaluation import GraduateIncident
 from models.evaluation_log import GraduateRecordCursor
 from models.journeys import JourneyRecord
@@ -47,13 +48,6 @@ class PageResult:
     stored: int = 0
     outside_window: int = 0
     unknown_driver: int = 0
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 def china_midnight(day: date) -> datetime:

@@ -12,7 +12,18 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.routes import auth, gov, learner, ops, reviews, school, slots, training, webhooks
+from api.routes import (
+    auth,
+    gov,
+    learner,
+    ops,
+    penalties,
+    reviews,
+    school,
+    slots,
+    training,
+    webhooks,
+)
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from models.demo import load_demo_data
@@ -57,7 +68,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.state.settings = settings
     app.state.policies = load_policies(settings.policy_paths)
     app.state.temporal = temporal
-    for module in (auth, learner, training, reviews, school, slots, gov, ops, webhooks):
+    for module in (auth, learner, training, reviews, school, slots, gov, penalties, ops, webhooks):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

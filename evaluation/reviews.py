@@ -7,7 +7,7 @@ regulator. Part C (the index, the school list) reads reviews through `public_rev
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import func
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from models.evaluation import Review, ReviewEdit
 from models.evaluation_log import ReviewModeration
+from workflows.training import utc
 
 
 @dataclass
@@ -94,11 +95,6 @@ class StarSummary(BaseModel):
     reviews: int
     school_stars_avg: float | None
     coach_stars_avg: float | None
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite gives times back naive; they were written in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # ---- the journey's write -------------------------------------------------------------------

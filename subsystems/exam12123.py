@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.calendar import add_years
 from subsystems.common import (
     JSON,
     SimDep,
@@ -153,14 +154,6 @@ class LicenceRequest(BaseModel):
     school_id: Id
     vehicle_class: Annotated[str, StringConstraints(min_length=1, max_length=4)] = "C1"
     licensed_at: date
-
-
-def add_years(day: date, years: int) -> date:
-    # A permit issued on 29 February runs out on 28 February.
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def booking_view(row: sqlite3.Row) -> JSON:

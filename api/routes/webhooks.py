@@ -22,6 +22,8 @@ from api.inputs import Day, Moment
 from api.journeys import escrow_account
 from core.config import Settings
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from evaluation import penalties
+from evaluation.penalties import PenaltyNotice
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
 from workflows.journey_state import ExamResult, HealthResult, PaymentCallback, TrainingRecord
@@ -84,6 +86,18 @@ class ExamResultEvent(BaseModel):
     attempts: Annotated[list[ExamAttempt], Field(max_length=5)]
     passed: StrictBool
     permit_issued_at: Day | None = None
+
+
+class PenaltyEvent(BaseModel):
+    event: Ref
+    case_no: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    school_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    coach_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    city_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+    kind: Literal["warning", "fine", "suspension", "revocation"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    amount_fen: Annotated[int, Field(ge=0, le=10_000_000_000)] = 0
+    decided_at: Moment
 
 
 async def _verified(request: Request, secret: str) -> dict[str, Any]:
@@ -256,3 +270,16 @@ async def exam_callback(
             ),
         ),
     )
+
+
+@router.post("/enforcement")
+async def enforcement_callback(
+    request: Request, settings: SettingsDep, session: SessionDep
+) -> dict[str, str]:
+    """An administrative penalty, into the platform's records (no journey to signal): once per
+    case number; one against a school or coach the registry lacks is kept as refused."""
+    event = _parse(PenaltyEvent, await _verified(request, settings.webhook_secret))
+    if event.event != "penalty.decided":
+        return {"status": "ignored"}
+    notice = PenaltyNotice(**event.model_dump(exclude={"event"}))
+    return {"status": penalties.ingest(session, notice)}
