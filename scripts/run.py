@@ -166,6 +166,7 @@ def print_banner() -> None:
   gov port       http://127.0.0.1:8000/api/gov/…
   Temporal UI    http://127.0.0.1:8233
   simulators     national :8101  health :8102  bank :8103  timing :8104  12123 :8105
+                 enforcement :8107
                  (health results after 5 s, exams passed after 3 s, on their own)
 
 Demo logins (password {DEMO_PASSWORD}):""")
