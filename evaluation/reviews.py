@@ -8,12 +8,14 @@ regulator. Part C (the index, the school list) reads reviews through `public_rev
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from evaluation.paging import page
 from models.evaluation import Review, ReviewEdit
 from models.evaluation_log import ReviewModeration
 from workflows.training import utc
@@ -33,6 +35,9 @@ class NewReview:
     coach_stars: int | None
     text: str
     at: datetime
+
+
+NEWEST_FIRST = (col(Review.created_at).desc(), col(Review.id))
 
 
 class ReviewRefused(Exception):
@@ -270,6 +275,14 @@ def regulator_view(session: Session, review: Review, edit_window: timedelta) -> 
     )
 
 
+def _of(school_id: str, coach_id: str | None) -> list[Any]:
+    """The conditions for a school's reviews, or one of its coaches'."""
+    where = [col(Review.school_id) == school_id]
+    if coach_id is not None:
+        where.append(col(Review.coach_id) == coach_id)
+    return where
+
+
 def public_reviews(
     session: Session,
     school_id: str,
@@ -280,17 +293,10 @@ def public_reviews(
 ) -> tuple[int, list[PublicReview]]:
     """A school's (or one of its coaches') reviews, newest first, hidden text withheld; with
     how many there are in all."""
-    where = [col(Review.school_id) == school_id]
-    if coach_id is not None:
-        where.append(col(Review.coach_id) == coach_id)
-    total = session.exec(select(func.count()).select_from(Review).where(*where)).one()
-    rows = session.exec(
-        select(Review)
-        .where(*where)
-        .order_by(col(Review.created_at).desc(), col(Review.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    where = _of(school_id, coach_id)
+    total, rows = page(
+        session, select(Review).where(*where), *NEWEST_FIRST, limit=limit, offset=offset
+    )
     return total, [public_view(r) for r in rows]
 
 
@@ -299,9 +305,7 @@ def star_summary(
 ) -> StarSummary:
     """How many reviews and their average stars (hidden ones count: only their text is
     withheld); the index's satisfaction item reads this."""
-    where = [col(Review.school_id) == school_id]
-    if coach_id is not None:
-        where.append(col(Review.coach_id) == coach_id)
+    where = _of(school_id, coach_id)
     if since is not None:
         where.append(col(Review.created_at) >= since)
     count, school_avg, coach_avg = session.exec(

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from api.bodies import StrictRoute
 from api.deps import OpsUser, RegulatorUser, SessionDep
 from api.inputs import Id
 from core.regions import region_prefix
+from evaluation.paging import page
+from evaluation.penalties import PenaltyNotice
 from models.evaluation import Penalty
 from models.evaluation_log import PenaltyRefusal
 from models.registry import School
@@ -21,15 +22,7 @@ from workflows.training import utc
 router = APIRouter(route_class=StrictRoute)
 
 
-class PenaltyOut(BaseModel):
-    case_no: str
-    school_id: str
-    coach_id: str | None
-    city_code: str
-    kind: str
-    reason: str
-    amount_fen: int
-    decided_at: datetime
+class PenaltyOut(PenaltyNotice):
     received_at: datetime
 
 
@@ -63,10 +56,8 @@ def region_penalties(
     if coach_id is not None:
         where.append(col(Penalty.coach_id) == coach_id)
     query = select(Penalty).join(School, col(School.id) == col(Penalty.school_id)).where(*where)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(col(Penalty.decided_at).desc(), col(Penalty.id)).offset(offset).limit(limit)
-    ).all()
+    latest_first = (col(Penalty.decided_at).desc(), col(Penalty.id))
+    total, rows = page(session, query, *latest_first, limit=limit, offset=offset)
     items = [
         PenaltyOut(
             **p.model_dump(exclude={"id", "decided_at", "received_at"}),

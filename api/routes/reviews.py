@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.bodies import StrictRoute
@@ -16,6 +15,7 @@ from api.errors import api_error, field_error, not_found
 from api.inputs import Answer, Id, PathId, Reason, ReviewText, Stars
 from core.regions import region_covers, region_prefix
 from evaluation import reviews as rv
+from evaluation.paging import page
 from models.evaluation import Review
 from models.registry import Coach, School
 from models.users import User
@@ -206,10 +206,7 @@ def region_reviews(
     if hidden is not None:
         where.append(col(Review.hidden) == hidden)
     query = select(Review).join(School, col(School.id) == col(Review.school_id)).where(*where)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(col(Review.created_at).desc(), col(Review.id)).offset(offset).limit(limit)
-    ).all()
+    total, rows = page(session, query, *rv.NEWEST_FIRST, limit=limit, offset=offset)
     items = [rv.regulator_view(session, r, _edit_window(request, session, r)) for r in rows]
     return RegulatorPage(total=total, items=items)
 
