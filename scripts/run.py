@@ -16,6 +16,7 @@ from pathlib import Path
 from core.config import ROOT, get_settings
 from core.db import migrate
 from models.demo import DEMO_LOGINS, DEMO_PASSWORD
+from scripts.demo_history import seed_penalties
 from workflows.search_attributes import server_flags
 
 VAR = ROOT / "var"
@@ -141,6 +142,8 @@ def main() -> None:
         )
         for port, what in ((8233, "Temporal UI"), (8101, "simulators"), (8000, "API")):
             wait_for_port(port, what)
+        if settings.demo_mode:
+            seed_penalties("http://127.0.0.1:8107")
         print_banner()
         while True:
             for name, proc in procs:

@@ -1,9 +1,15 @@
 """Enforcement system: a decision gets a case number, is kept, and is sent signed to the
 platform (again if it fails, twice with the duplicate fault); outages hit only the read API."""
 
+import asyncio
+from pathlib import Path
+
 import httpx
 from fastapi import FastAPI
 
+from scripts.demo_history import DEMO_DECISIONS, seed_penalties
+from subsystems import enforcement
+from subsystems.runner import serve_apps
 from tests.subsystems.helpers import Receiver
 
 DECISION = {
@@ -52,3 +58,14 @@ async def test_the_read_api_pages_and_suffers_the_faults(
     assert (await enforcement_client.get("/penalties")).status_code == 503
     # An officer's decision is not a call of the platform's: no fault applies.
     assert (await enforcement_client.post("/_simulate/penalties", json=DECISION)).status_code == 201
+
+
+async def test_make_runs_demo_penalties_are_decided_once(tmp_path: Path):
+    app = enforcement.create_app(str(tmp_path / "enforcement.db"), "secret")
+    async with serve_apps({"enforcement": app}) as urls:
+        url = urls["enforcement"]
+        assert await asyncio.to_thread(seed_penalties, url) == len(DEMO_DECISIONS)
+        assert await asyncio.to_thread(seed_penalties, url) == 0  # a second make run
+        async with httpx.AsyncClient(base_url=url) as http:
+            items = (await http.get("/penalties")).json()["items"]
+    assert [p["school_id"] for p in items] == [d["school_id"] for d in DEMO_DECISIONS]
