@@ -53,3 +53,4 @@ record-histories: $(STAMP)
 		tests/workflows/test_journey_part2.py tests/workflows/test_money_lifecycle.py \
 		tests/workflows/test_double_clicks.py tests/workflows/test_footprint.py \
 		tests/workflows/test_complaint.py
+		tests/workflows/test_reviews.py

@@ -12,16 +12,20 @@ from activities.bank import BankActivities
 from activities.bookings import BookingActivities
 from activities.complaints import ComplaintRecordActivities, Complaints12328Activities
 from activities.documents import DocumentActivities, DocumentStore
+from activities.driving_records import DrivingRecordActivities
 from activities.exam12123 import ExamActivities
 from activities.health import HealthActivities
 from activities.http import SubsystemClient
 from activities.national import NationalActivities
 from activities.records import RecordActivities
+from activities.reviews import ReviewActivities
 from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from models import journey_log
+from scripts.schedules import ensure_schedules
 from workflows.complaint import ComplaintWorkflow
+from workflows.driving_records import GraduateRecordsPull
 from workflows.journey import LearnerJourney
 from workflows.late_payment import LatePaymentRefund
 
@@ -36,13 +40,16 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
     )
     bank = BankActivities(SubsystemClient("bank", settings.bank_url, timeout), f"{webhooks}/bank")
     timing = TimingActivities(SubsystemClient("timing", settings.timing_url, timeout))
-    exam = ExamActivities(SubsystemClient("exam", settings.exam_url, timeout), f"{webhooks}/exam")
+    exam_client = SubsystemClient("exam", settings.exam_url, timeout)
+    exam = ExamActivities(exam_client, f"{webhooks}/exam")
     complaints12328 = Complaints12328Activities(
         SubsystemClient("complaints", settings.complaints_url, timeout), f"{webhooks}/complaints"
     )
     engine = engine_for(settings.database_url)
     records = RecordActivities(engine)
     complaint_records = ComplaintRecordActivities(engine)
+    reviews = ReviewActivities(engine)
+    driving_records = DrivingRecordActivities(exam_client, engine)
     bookings = BookingActivities(engine)
     documents = DocumentActivities(
         DocumentStore(settings.data_dir / "documents"),
@@ -72,6 +79,9 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         records.project_journey,
         records.post_ledger,
         records.ledger_has,
+        reviews.record,
+        driving_records.positions,
+        driving_records.pull_page,
         documents.render_contract,
         documents.render_invoice,
         documents.render_archive,
@@ -87,7 +97,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
 # (bench items 2 and 6). They hold no mutable module state and do no I/O at import; the
 # sandbox's run-time restrictions (no datetime.now, no I/O from workflow code) still apply, and
 # the tests' workers keep the default sandbox, which re-imports and checks every import.
-OWN_PACKAGES = ("workflows", "activities", "policy", "core", "models")
+OWN_PACKAGES = ("workflows", "activities", "policy", "core", "models", "evaluation")
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(*OWN_PACKAGES)
 )
@@ -97,7 +107,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[LearnerJourney, LatePaymentRefund, ComplaintWorkflow],
+        workflows=[LearnerJourney, LatePaymentRefund, ComplaintWorkflow, GraduateRecordsPull],
         activities=build_activities(settings),
         workflow_runner=WORKFLOW_RUNNER,
         # Database and PDF activities are synchronous; they run on this pool.
@@ -112,6 +122,7 @@ async def main() -> None:
     from api.main import connect_temporal
 
     client = await connect_temporal(settings)
+    await ensure_schedules(client, settings)
     logging.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     await build_worker(client, settings).run()
 

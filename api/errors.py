@@ -57,6 +57,7 @@ THINGS = {
     "certificate": "结业证书",
     "consultation": "咨询",
     "complaint": "投诉",
+    "review": "评价",
 }
 
 

@@ -19,6 +19,8 @@ from api.routes import (
     gov,
     learner,
     ops,
+    penalties,
+    reviews,
     school,
     slots,
     training,
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.state.settings = settings
     app.state.policies = load_policies(settings.policy_paths)
     app.state.temporal = temporal
-    routes = (auth, learner, training, school, slots, gov, ops, webhooks)
+    routes = (auth, learner, training, reviews, school, slots, gov, penalties, ops, webhooks)
     for module in (*routes, consultations, complaints):
         app.include_router(module.router)
 

@@ -2,6 +2,7 @@
 
 from models.complaints import Complaint, ComplaintEvent, Consultation
 from models.evaluation import GraduateIncident, Penalty, Review, ReviewEdit
+from models.evaluation_log import GraduateRecordCursor, PenaltyRefusal, ReviewModeration
 from models.idempotency import IdempotencyClaim
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry
@@ -24,15 +25,18 @@ __all__ = [
     "EntryKind",
     "FeeSchedule",
     "GraduateIncident",
+    "GraduateRecordCursor",
     "HealthCentre",
     "IdempotencyClaim",
     "JourneyRecord",
     "LearnerDayLoad",
     "LedgerEntry",
     "Penalty",
+    "PenaltyRefusal",
     "ResourceHold",
     "Review",
     "ReviewEdit",
+    "ReviewModeration",
     "Role",
     "School",
     "SlotBooking",

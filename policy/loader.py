@@ -12,6 +12,7 @@ from policy.model import (
     ExamRules,
     Policy,
     ReleaseRule,
+    ReviewRules,
     SubjectHours,
     Timers,
     TrainingRules,
@@ -37,6 +38,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         training = TrainingRules(**raw.get("training", {}))
         exams = ExamRules(**raw.get("exams", {}))
         complaints = ComplaintRules(**raw.get("complaints", {}))
+        reviews = ReviewRules(**raw.get("reviews", {}))
     except TypeError as exc:
         raise PolicyError(f"policy has a malformed section: {exc}") from exc
     if release.model not in ("per_hour", "staged"):
@@ -62,6 +64,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         version=str(raw.get("version", "1")),
         ages=ages,
         complaints=complaints,
+        reviews=reviews,
     )
 
 

@@ -104,6 +104,12 @@ class ComplaintRules:
     makeup_workdays: list[str] = field(default_factory=list)  # weekend days worked (调休)
 
 
+class ReviewRules:
+    """Reviews of schools and coaches (issue 10); seconds, so a demo can shorten them."""
+
+    edit_window: int = 30 * 86400  # a learner may edit their review this long after giving it
+
+
 @dataclass
 class Policy:
     city_code: str
@@ -118,3 +124,4 @@ class Policy:
     # vehicle class -> age limits; empty only in journeys started before the rule existed
     ages: dict[str, AgeLimits] = field(default_factory=dict)
     complaints: ComplaintRules = field(default_factory=ComplaintRules)
+    reviews: ReviewRules = field(default_factory=ReviewRules)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
 from activities.bookings import open_slots
 from activities.slots import held
@@ -18,7 +18,7 @@ from api import documents as docs
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
-from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason
+from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason, Stars
 from api.journeys import (
     ApplicantData,
     JourneyCreate,
@@ -49,7 +49,6 @@ from workflows.journey_state import (
 
 router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
 
-Stars = Annotated[int, Field(ge=1, le=5)]
 ARCHIVE_KINDS = ("registration", "teaching_log", "training_records", "certificate")
 
 

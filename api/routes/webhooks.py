@@ -22,6 +22,8 @@ from api.inputs import Day, Moment
 from api.journeys import escrow_account
 from core.config import Settings
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from evaluation import penalties
+from evaluation.penalties import PenaltyNotice
 from models.complaints import Complaint
 from models.journeys import JourneyRecord
 from workflows.complaint import ComplaintWorkflow
@@ -97,6 +99,18 @@ class ComplaintHandlingEvent(BaseModel):
     kind: Ref
     note: Note = ""
     at: Moment
+
+
+class PenaltyEvent(BaseModel):
+    event: Ref
+    case_no: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    school_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    coach_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    city_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+    kind: Literal["warning", "fine", "suspension", "revocation"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    amount_fen: Annotated[int, Field(ge=0, le=10_000_000_000)] = 0
+    decided_at: Moment
 
 
 async def _verified(request: Request, secret: str) -> dict[str, Any]:
@@ -295,3 +309,16 @@ async def complaint_callback(
         ),
         lambda e: _complaint_closed(e, session),
     )
+
+
+@router.post("/enforcement")
+async def enforcement_callback(
+    request: Request, settings: SettingsDep, session: SessionDep
+) -> dict[str, str]:
+    """An administrative penalty, into the platform's records (no journey to signal): once per
+    case number; one against a school or coach the registry lacks is kept as refused."""
+    event = _parse(PenaltyEvent, await _verified(request, settings.webhook_secret))
+    if event.event != "penalty.decided":
+        return {"status": "ignored"}
+    notice = PenaltyNotice(**event.model_dump(exclude={"event"}))
+    return {"status": penalties.ingest(session, notice)}

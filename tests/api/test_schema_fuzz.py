@@ -2,10 +2,10 @@
 every documented answer matches its schema.
 
 Each port is called with a token of its role, and the path and the JSON body carry real ids (the
-learner's own journey, running under a worker so queries and update validators answer; the
-school, its coach, vehicle, ground and health centre, a published slot), so requests reach the
-handlers and the checks behind validation instead of stopping at 401, 403, 404 or "no such
-coach". Dates include the ends of the calendar and the coming hours (see `_moments`).
+learner's own journey, running under a worker so queries and update validators answer, and
+review; the school, its coach, vehicle, ground and health centre, a published slot), so requests
+reach the handlers and the checks behind validation instead of stopping at 401, 403, 404 or "no
+such coach". Dates include the ends of the calendar and the coming hours (see `_moments`).
 Webhooks are called unsigned: 401 is their answer, and it must not be a 500. Booking and record
 ids stay generated: a journey that never leaves sign-up has none.
 
@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from activities.records import RecordActivities
@@ -40,6 +41,7 @@ from core.config import Settings
 from core.db import engine_for
 from core.idcard import check_char
 from core.security import create_token
+from evaluation.reviews import NewReview, record_review
 from models.training import CHINA
 from models.users import Role
 from tests.api.conftest import add_learner
@@ -127,6 +129,7 @@ class Caller:
 
     token: str
     wf_id: str
+    review_id: str  # the learner's review of the school
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -210,8 +213,8 @@ def consultation_and_complaint(live: LiveApi) -> tuple[str, str]:
 def caller(world: World) -> Iterator[Caller]:
     live = world.live
     # No password: the test mints the token.
-    user_id = f"U-{add_learner(live.settings.database_url, '!')}"
-    token = mint(live.settings, user_id, Role.learner)
+    learner_id = f"U-{add_learner(live.settings.database_url, '!')}"
+    token = mint(live.settings, learner_id, Role.learner)
     enrolment = {
         "school_id": SCHOOL,
         "coach_id": COACH,
@@ -225,9 +228,20 @@ def caller(world: World) -> Iterator[Caller]:
     r = live.request("POST", "/api/learner/journeys", json=enrolment, headers=bearer(token))
     assert r.status_code == 201, r.text
     wf_id = r.json()["workflow_id"]
-    project(live, wf_id, user_id)
-    yield Caller(token, wf_id)
+    project(live, wf_id, learner_id)
+    yield Caller(token, wf_id, seed_review(live.settings, learner_id, wf_id))
     live.run(live.temporal.get_workflow_handle(wf_id).terminate("fuzz test done"))
+
+
+def seed_review(settings: Settings, learner_id: str, wf_id: str) -> str:
+    """A review of the school by the learner, as the journey would have written it."""
+    review_id = f"R{learner_id[2:]}"
+    review = NewReview(
+        review_id, wf_id, learner_id, SCHOOL, COACH, "theory", 4, 5, "讲解清楚", datetime.now(UTC)
+    )
+    with Session(engine_for(settings.database_url)) as session:
+        record_review(session, review)
+    return review_id
 
 
 def use_real_ids(case: schemathesis.Case, ids: dict[str, str]) -> None:
@@ -266,6 +280,7 @@ def test_api_answers_within_its_schema(
         "slot_id": world.slot_id,
         "consultation_id": world.consultation_id,
         "complaint_id": world.complaint_id,
+        "review_id": caller.review_id,
     }
     use_real_ids(case, ids)
     token = token_for(case.path, world, caller)

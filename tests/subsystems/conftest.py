@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from subsystems import bank, complaints12328, exam12123, health, national, timing
+from subsystems import bank, complaints12328, enforcement, exam12123, health, national, timing
 from subsystems.common import SimOptions
 from tests.subsystems.helpers import SECRET, Receiver
 
@@ -60,6 +60,19 @@ def timing_app(tmp_path: Path, options: SimOptions) -> FastAPI:
 @pytest.fixture
 def exam_app(tmp_path: Path, options: SimOptions) -> FastAPI:
     return exam12123.create_app(str(tmp_path / "exam.db"), SECRET, options)
+
+
+@pytest.fixture
+def enforcement_app(tmp_path: Path, options: SimOptions) -> FastAPI:
+    return enforcement.create_app(
+        str(tmp_path / "enforcement.db"), SECRET, options, callback_url=HOOK
+    )
+
+
+@pytest.fixture
+async def enforcement_client(enforcement_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(enforcement_app):
+        yield client
 
 
 @pytest.fixture

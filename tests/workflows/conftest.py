@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.bank import BankActivities
 from activities.bookings import BookingActivities
 from activities.records import JourneyProjection, RecordActivities
+from activities.reviews import ReviewActivities
 from core.db import make_engine, migrate
 from models import journey_log
 from models.demo import load_demo_data
@@ -178,6 +179,7 @@ async def running_harness(
             ),
             project_journey if projection_delay else records.project_journey,
             records.post_ledger,
+            ReviewActivities(engine).record,
             bookings.book,
             bookings.cancel,
             bookings.complete,

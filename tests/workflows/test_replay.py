@@ -47,7 +47,7 @@ BEFORE_FOOTPRINT = BEFORE_PATCH | {
     "withdrawn_with_session_begun_0d",
     "withdrawn_with_session_begun_2d",
 }
-CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away"}
+CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away", "reviews_stored"}
 # complaint/: complaint workflows (workflows/complaint.py), re-recorded with the journeys.
 COMPLAINT = {"overdue_answered_rated", "reopened_once_then_rated"}
 
