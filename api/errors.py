@@ -55,6 +55,9 @@ THINGS = {
     "teaching_log": "教学日志",
     "training_records": "培训记录",
     "certificate": "结业证书",
+    "consultation": "咨询",
+    "complaint": "投诉",
+    "review": "评价",
 }
 
 

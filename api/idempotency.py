@@ -84,6 +84,12 @@ class Idempotency:
         return first.fingerprint
 
 
+def record_id(prefix: str, update_id: str) -> str:
+    """The id of a record a request creates, from its `update_id`: with an Idempotency-Key a
+    retry finds the record the first request made; without one, a fresh id."""
+    return f"{prefix}-{update_id[-24:]}"
+
+
 def _payload(arg: Any) -> bytes:
     """The Update's argument exactly as it is sent to the journey."""
     return DataConverter.default.payload_converter.to_payloads([arg])[0].data

@@ -100,3 +100,10 @@ Answer = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NOT_BLANK)
 ]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+# A question, complaint or answer in a person's own words.
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NOT_BLANK)
+]
+# A review's text may be longer than a comment; stars are whole, one to five.
+ReviewText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Stars = Annotated[int, Field(ge=1, le=5)]

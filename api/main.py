@@ -15,10 +15,14 @@ from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.routes import (
     auth,
     choosing,
+    complaints,
+    consultations,
     gov,
     learner,
     ops,
+    penalties,
     quality,
+    reviews,
     school,
     slots,
     training,
@@ -72,7 +76,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.state.settings = settings
     app.state.policies = load_policies(settings.policy_paths)
     app.state.temporal = temporal
-    for module in (auth, learner, choosing, training, school, slots, gov, quality, ops, webhooks):
+    routes = (auth, learner, choosing, training, reviews, school, slots, gov, quality, penalties)
+    for module in (*routes, ops, webhooks, consultations, complaints):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

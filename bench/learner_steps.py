@@ -19,6 +19,8 @@ from bench.load import timed
 from bench.platform import Platform
 from bench.population import OTHER_COACH, Learner
 from bench.stats import Figure, Latency, Target, latency_figures
+from workflows.journey import LearnerJourney
+from workflows.journey_state import CoachChangeRequest, StageReportAction
 
 
 async def measure(
@@ -36,8 +38,10 @@ async def measure(
     for concurrency, n in rounds.items():
         raw = [partial(_raw_round, p, wf_id) for wf_id in trivial_ids[:concurrency]]
         api = [partial(_learner_round, http, j, school) for j in journeys[:concurrency]]
+        sdk = [partial(_sdk_round, p, wf_id) for _, wf_id in journeys[:concurrency]]
         raw_trips = await _rounds(raw, n)
         api_trips = await _rounds(api, n)
+        sdk_trips = await _rounds(sdk, n)
         # A failed step is still a round trip the learner waited for: it counts, and is named.
         failed = Counter(error for _, error in api_trips if error)
         figures += latency_figures(
@@ -50,6 +54,17 @@ async def measure(
             targets={"p99": Target("<=", 1.5, of="ratio")},
             detail={"concurrency": concurrency, "rounds_at_most": n, "failed": dict(failed)},
             errors=[f"{count}x {error}" for error, count in failed.items()],
+        )
+        # The same step as an SDK Update straight to the journey: what the journey's own code
+        # costs over a trivial workflow's, and so what of the API's figure is the API's.
+        figures += latency_figures(
+            2,
+            f"journey_update_c{concurrency}",
+            f"the same step as an SDK Update of the journey, {concurrency} concurrent",
+            Latency.of([s for s, _ in sdk_trips]),
+            "raw SDK Update",
+            Latency.of([s for s, _ in raw_trips]),
+            detail={"concurrency": concurrency, "rounds_at_most": n},
         )
     # A saturated API may take long to drain: what follows needs it answering again.
     recovered = await p.api_answers_within(http, RECOVERY_SECONDS)
@@ -103,6 +118,17 @@ async def _learner_round(
     except httpx.TransportError as exc:
         return seconds, f"school's refusal {type(exc).__name__}"
     return seconds, "" if r.status_code == 200 else f"school's refusal HTTP {r.status_code}"
+
+
+async def _sdk_round(p: Platform, wf_id: str) -> Trip:
+    handle = p.client.get_workflow_handle(wf_id)
+    ask = CoachChangeRequest(OTHER_COACH, "王教练", "想换个时间更合适的教练")
+    refuse = StageReportAction("", "bench-staff", False, "该教练本月已约满", role="school_staff")
+    seconds, _ = await timed(
+        partial(handle.execute_update, LearnerJourney.request_coach_change, ask)
+    )
+    await handle.execute_update(LearnerJourney.decide_coach_change, refuse)
+    return seconds, ""
 
 
 async def _raw_round(p: Platform, wf_id: str) -> Trip:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     exam_url: str = "http://127.0.0.1:8105"
     complaints_url: str = "http://127.0.0.1:8106"
     subsystem_timeout_seconds: float = 5.0
+    # How often the Schedule pulls graduates' violations and accidents from 12123, in seconds.
+    graduate_records_every: int = 86400
 
     jwt_secret: str = DEMO_JWT_SECRET
     jwt_minutes: int = 12 * 60

@@ -1,7 +1,8 @@
 """SQLModel tables; importing this package registers every table on SQLModel.metadata."""
 
-from models.complaints import Complaint, Consultation
+from models.complaints import Complaint, ComplaintEvent, Consultation
 from models.evaluation import GraduateIncident, Penalty, Review, ReviewEdit
+from models.evaluation_log import GraduateRecordCursor, PenaltyRefusal, ReviewModeration
 from models.idempotency import IdempotencyClaim
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry
@@ -26,11 +27,13 @@ __all__ = [
     "Coach",
     "CoachLeave",
     "Complaint",
+    "ComplaintEvent",
     "Consultation",
     "EntryKind",
     "ExamAttempt",
     "FeeSchedule",
     "GraduateIncident",
+    "GraduateRecordCursor",
     "HealthCentre",
     "IdempotencyClaim",
     "IndexCoachStats",
@@ -41,9 +44,11 @@ __all__ = [
     "LearnerDayLoad",
     "LedgerEntry",
     "Penalty",
+    "PenaltyRefusal",
     "ResourceHold",
     "Review",
     "ReviewEdit",
+    "ReviewModeration",
     "Role",
     "School",
     "SlotBooking",

@@ -62,3 +62,23 @@ class Complaint(SQLModel, table=True):
     reopened: bool = False  # a learner may reopen once
     rating: int | None = None  # the learner's 1-5 rating of the handling
     version: int = 0  # monotonic, from the workflow: a late retry never overwrites newer
+    # Added by the complaint workflow (migration 0011): the school's answer, and when the
+    # school's first reminder of the current deadline falls (the regulator's "due soon").
+    answer: str | None = Field(default=None, max_length=2000)
+    answered_by: str | None = Field(default=None, max_length=32)
+    due_soon_at: datetime | None = None
+
+
+class ComplaintEvent(SQLModel, table=True):
+    """A complaint's timeline: each delivery, reminder, escalation, answer, reopening, rating
+    and 12328 handling step, in the order the complaint workflow recorded them."""
+
+    __tablename__ = "complaint_event"
+
+    complaint_id: str = Field(primary_key=True, max_length=40)
+    seq: int = Field(primary_key=True)
+    # delivered | reminder | escalated | answered | reopened | rated | closed | handling | refused
+    kind: str = Field(max_length=20)
+    at: datetime
+    party: str | None = Field(default=None, max_length=32)  # the recipient, or who acted
+    text: str | None = Field(default=None, max_length=2000)

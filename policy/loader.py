@@ -1,5 +1,6 @@
 """Loads a city policy file (YAML) into the Policy dataclasses, refusing incomplete files."""
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -8,12 +9,14 @@ import yaml
 from evaluation.measures import MEASURES
 from policy.model import (
     AgeLimits,
+    ComplaintRules,
     ExamRules,
     IndexItem,
     IndexLevel,
     Policy,
     QualityIndex,
     ReleaseRule,
+    ReviewRules,
     SubjectHours,
     Timers,
     TrainingRules,
@@ -38,6 +41,8 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         release = ReleaseRule(**_require(raw, "release", ""))
         training = TrainingRules(**raw.get("training", {}))
         exams = ExamRules(**raw.get("exams", {}))
+        complaints = ComplaintRules(**raw.get("complaints", {}))
+        reviews = ReviewRules(**raw.get("reviews", {}))
     except TypeError as exc:
         raise PolicyError(f"policy has a malformed section: {exc}") from exc
     if release.model not in ("per_hour", "staged"):
@@ -50,6 +55,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     total_pct = release.enrolment_share_pct + sum(release.stage_share_pct.values())
     if release.model == "staged" and total_pct != 100:
         raise PolicyError(f"a staged release must add up to 100%, not {total_pct}%")
+    check_complaint_rules(complaints)
     return Policy(
         city_code=str(_require(raw, "city_code", "")),
         city_name=_require(raw, "city_name", ""),
@@ -61,7 +67,26 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         exams=exams,
         version=str(raw.get("version", "1")),
         ages=ages,
+        complaints=complaints,
+        reviews=reviews,
     )
+
+
+def check_complaint_rules(rules: ComplaintRules) -> None:
+    """Deadlines of at least one working day, and a calendar of real, unambiguous dates."""
+    if rules.handling_working_days < 1 or rules.reopen_working_days < 1:
+        raise PolicyError("complaints: working days must be at least 1")
+    if rules.consultation_answer_seconds < 1 or rules.rating_window_seconds < 1:
+        raise PolicyError("complaints: answer and rating windows must be positive")
+    try:
+        holidays = {date.fromisoformat(str(d)) for d in rules.holidays}
+        makeup = {date.fromisoformat(str(d)) for d in rules.makeup_workdays}
+    except ValueError as exc:
+        raise PolicyError(f"complaints: a calendar entry is not an ISO date: {exc}") from exc
+    if both := sorted(holidays & makeup):
+        raise PolicyError(f"complaints: {both[0]} is both a holiday and a make-up working day")
+    rules.holidays = sorted(d.isoformat() for d in holidays)
+    rules.makeup_workdays = sorted(d.isoformat() for d in makeup)
 
 
 def load_policy(path: Path) -> Policy:

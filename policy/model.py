@@ -90,6 +90,27 @@ class ReleaseRule:
 
 
 @dataclass
+class ComplaintRules:
+    """Consultations and complaints (咨询投诉): answer times, the handling deadline counted in
+    working days, and the city's holiday calendar that working days skip."""
+
+    consultation_answer_seconds: int = 2 * 86400  # past this unanswered: flagged to regulators
+    handling_working_days: int = 15  # the school answers a complaint within these
+    reopen_working_days: int = 10  # a reopened complaint's new deadline
+    # Reminders to the school, this many working days before the deadline.
+    reminder_working_days_before: list[int] = field(default_factory=lambda: [3, 1])
+    rating_window_seconds: int = 7 * 86400  # after the answer; then it closes unrated
+    holidays: list[str] = field(default_factory=list)  # ISO dates off work (法定节假日)
+    makeup_workdays: list[str] = field(default_factory=list)  # weekend days worked (调休)
+
+
+class ReviewRules:
+    """Reviews of schools and coaches (issue 10); seconds, so a demo can shorten them."""
+
+    edit_window: int = 30 * 86400  # a learner may edit their review this long after giving it
+
+
+@dataclass
 class Policy:
     city_code: str
     city_name: str
@@ -102,6 +123,8 @@ class Policy:
     version: str = "1"
     # vehicle class -> age limits; empty only in journeys started before the rule existed
     ages: dict[str, AgeLimits] = field(default_factory=dict)
+    complaints: ComplaintRules = field(default_factory=ComplaintRules)
+    reviews: ReviewRules = field(default_factory=ReviewRules)
 
 
 # ---- The service-quality index (一指数, issue 10) ----------------------------------------------

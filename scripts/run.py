@@ -16,6 +16,7 @@ from pathlib import Path
 from core.config import ROOT, get_settings
 from core.db import migrate
 from models.demo import DEMO_LOGINS, DEMO_PASSWORD
+from scripts.demo_history import seed_penalties
 from workflows.search_attributes import server_flags
 
 VAR = ROOT / "var"
@@ -121,7 +122,9 @@ def main() -> None:
         # Migrate once, before the worker and the API start (each would otherwise race to
         # create the schema of a new database; they still migrate, as a no-op under a lock).
         migrate(settings.database_url)
-        launch("worker", [PY, "worker.py"], procs)
+        # The demo pulls graduates' driving records every ten minutes, not daily.
+        every = os.environ.get("XUEJIA_GRADUATE_RECORDS_EVERY", "600")
+        launch("worker", [PY, "worker.py"], procs, env={"XUEJIA_GRADUATE_RECORDS_EVERY": every})
         launch(
             "api",
             [
@@ -139,6 +142,8 @@ def main() -> None:
         )
         for port, what in ((8233, "Temporal UI"), (8101, "simulators"), (8000, "API")):
             wait_for_port(port, what)
+        if settings.demo_mode:
+            seed_penalties("http://127.0.0.1:8107")
         print_banner()
         while True:
             for name, proc in procs:
@@ -164,6 +169,7 @@ def print_banner() -> None:
   gov port       http://127.0.0.1:8000/api/gov/…
   Temporal UI    http://127.0.0.1:8233
   simulators     national :8101  health :8102  bank :8103  timing :8104  12123 :8105
+                 12328 complaints :8106  enforcement :8107
                  (health results after 5 s, exams passed after 3 s, on their own)
 
 Demo logins (password {DEMO_PASSWORD}):""")

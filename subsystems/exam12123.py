@@ -17,10 +17,11 @@ import sqlite3
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.calendar import add_years
 from subsystems.common import (
     JSON,
     SimDep,
@@ -78,7 +79,19 @@ CREATE TABLE IF NOT EXISTS violations (
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS violations_learner ON violations (learner_no, occurred_at);
+-- A driving licence, issued when subject 4 is passed (or entered by hand): whose graduate the
+-- holder is, and since when they drive (the three-year statistics run from it).
+CREATE TABLE IF NOT EXISTS licences (
+    learner_no TEXT PRIMARY KEY,
+    school_id TEXT NOT NULL,
+    vehicle_class TEXT NOT NULL,
+    licensed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS licences_school ON licences (school_id);
 """
+# An accident's severity (minor | injury | fatal); a violation's is its points. Added to a
+# violations table made before it existed.
+SEVERITY_COLUMN = "severity"
 
 # Pass marks out of 100: the theory tests (subjects 1 and 4) 90, the driving tests 80.
 PASS_MARKS: dict[int, int] = {1: 90, 2: 80, 3: 80, 4: 90}
@@ -133,14 +146,14 @@ class ViolationRequest(BaseModel):
     kind: Literal["violation", "accident"]
     occurred_at: datetime
     points: int = Field(ge=0, le=100)
+    severity: Literal["minor", "injury", "fatal"] | None = None  # accidents only
 
 
-def add_years(day: date, years: int) -> date:
-    # A permit issued on 29 February runs out on 28 February.
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
+class LicenceRequest(BaseModel):
+    learner_no: Id
+    school_id: Id
+    vehicle_class: Annotated[str, StringConstraints(min_length=1, max_length=4)] = "C1"
+    licensed_at: date
 
 
 def booking_view(row: sqlite3.Row) -> JSON:
@@ -275,6 +288,53 @@ async def graduate_record(sim: SimDep, learner_no: str) -> list[JSON]:
     return [dict(r) for r in rows]
 
 
+@router.get("/schools/{school_id}/driving-records")
+async def driving_records(
+    sim: SimDep,
+    school_id: str,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> JSON:
+    """The violations and accidents of a school's licensed graduates, in record order from
+    `after` on (a reader keeps `next_after` and asks again while `more`)."""
+    rows = sim.store.all(
+        "SELECT v.violation_id, v.learner_no, v.kind, v.points, v.severity, v.occurred_at,"
+        " l.licensed_at FROM violations v JOIN licences l ON l.learner_no = v.learner_no"
+        " WHERE l.school_id = ? AND v.violation_id > ? ORDER BY v.violation_id LIMIT ?",
+        (school_id, after, limit + 1),
+    )
+    page = [_driving_record(r) for r in rows[:limit]]
+    return {
+        "items": page,
+        "next_after": page[-1]["violation_id"] if page else after,
+        "more": len(rows) > limit,
+    }
+
+
+def _driving_record(row: sqlite3.Row) -> JSON:
+    kind = row["kind"]
+    severity = (row["severity"] or "minor") if kind == "accident" else str(row["points"])
+    return {
+        **dict(row),
+        "record_no": f"12123-{row['violation_id']:010d}",
+        "severity": severity,
+    }
+
+
+def _issue_licence(conn: sqlite3.Connection, learner_no: str, day: date) -> None:
+    """The licence of a learner who passed subject 4, for the school that trained them."""
+    eligible = conn.execute(
+        "SELECT school_id, vehicle_class FROM eligibility WHERE learner_no = ? AND subject = 4",
+        (learner_no,),
+    ).fetchone()
+    if eligible is not None:
+        conn.execute(
+            "INSERT INTO licences (learner_no, school_id, vehicle_class, licensed_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (learner_no) DO NOTHING",
+            (learner_no, eligible["school_id"], eligible["vehicle_class"], day.isoformat()),
+        )
+
+
 def _attempts(subject: int, result: ResultRequest) -> list[JSON]:
     mark = PASS_MARKS[subject]
     first_passed = result.score >= mark if result.passed is None else result.passed
@@ -306,6 +366,8 @@ def record_result(sim: Simulator, booking_id: str, result: ResultRequest) -> JSO
             " permit_issued_at = ?, permit_valid_until = ?, examined_at = ? WHERE booking_id = ?",
             (json.dumps(attempts), int(passed), issued, valid_until, utc_now_iso(), booking_id),
         )
+        if passed and row["subject"] == 4:
+            _issue_licence(conn, row["learner_no"], date.fromisoformat(row["exam_date"]))
         row = _load(conn, booking_id)
     sim.callbacks.send(
         row["callback_url"],
@@ -342,10 +404,11 @@ async def simulate_violation(sim: SimDep, req: ViolationRequest) -> JSON:
     """The police record a graduate's violation or accident (for the three-year statistics)."""
     occurred_at = china_time(req.occurred_at).isoformat(timespec="seconds")
     with sim.store.tx() as conn:
+        severity = (req.severity or "minor") if req.kind == "accident" else None
         cursor = conn.execute(
-            "INSERT INTO violations (learner_no, kind, occurred_at, points, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (req.learner_no, req.kind, occurred_at, req.points, utc_now_iso()),
+            "INSERT INTO violations (learner_no, kind, occurred_at, points, recorded_at, severity)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (req.learner_no, req.kind, occurred_at, req.points, utc_now_iso(), severity),
         )
         violation_id = cursor.lastrowid
     return {
@@ -357,6 +420,29 @@ async def simulate_violation(sim: SimDep, req: ViolationRequest) -> JSON:
     }
 
 
+@simulate.post("/_simulate/licences", status_code=201)
+async def simulate_licence(sim: SimDep, req: LicenceRequest) -> JSON:
+    """A licence entered by hand (a graduate of before the platform, or a demo's history)."""
+    with sim.store.tx() as conn:
+        conn.execute(
+            "INSERT INTO licences (learner_no, school_id, vehicle_class, licensed_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (learner_no) DO UPDATE SET"
+            " school_id = excluded.school_id, vehicle_class = excluded.vehicle_class,"
+            " licensed_at = excluded.licensed_at",
+            (req.learner_no, req.school_id, req.vehicle_class, req.licensed_at.isoformat()),
+        )
+    return req.model_dump(mode="json")
+
+
+def _store(db_path: str) -> Store:
+    store = Store(db_path, SCHEMA)
+    columns = {r["name"] for r in store.all("PRAGMA table_info(violations)")}
+    if SEVERITY_COLUMN not in columns:
+        with store.tx() as conn:
+            conn.execute(f"ALTER TABLE violations ADD COLUMN {SEVERITY_COLUMN} TEXT")
+    return store
+
+
 def create_app(
     db_path: str,
     secret: str,
@@ -366,7 +452,7 @@ def create_app(
 ) -> FastAPI:
     """The app; `db_path` is a SQLite file (or ':memory:'), `secret` signs callbacks."""
     app = create_simulator_app(
-        "exam", "交管12123 考试系统 (simulator)", Store(db_path, SCHEMA), secret, options
+        "exam", "交管12123 考试系统 (simulator)", _store(db_path), secret, options
     )
     install_settings(app, ExamSettings(auto_pass_seconds=auto_pass_seconds))
     app.include_router(router)

@@ -2,12 +2,14 @@
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
+from activities.records import JourneyProjection
 from core.config import ROOT
 from policy.loader import load_policy
 from policy.model import Policy
@@ -107,3 +109,23 @@ async def final_state(handle: WorkflowHandle) -> JourneyState:
 
 def data_path(name: str) -> Path:
     return ROOT / "tests" / "data" / name
+
+
+def journey_projection(wf_id: str, learner_id: str, **changes: Any) -> JourneyProjection:
+    """A journey's read-model write (at sign-up, at the demo school, unless `changes` say
+    otherwise), for tests that need the row without running the journey's activities."""
+    now = datetime.now(UTC)
+    fields: dict[str, Any] = {
+        "school_id": "S371100001",
+        "city_code": "371100",
+        "vehicle_class": "C1",
+        "coach_id": "S371100001-K1",
+        "stage": "signup",
+        "status": "active",
+        "waiting_on": "platform",
+        "stage_entered_at": now,
+        "started_at": now,
+        "learner_no": "",
+        "version": 1,
+    }
+    return JourneyProjection(workflow_id=wf_id, learner_id=learner_id, **{**fields, **changes})

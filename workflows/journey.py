@@ -608,6 +608,7 @@ class LearnerJourney:
             repeat = repeats.theory_confirmation(self._s, req)
             if not self._answered(repeat, self._validate_confirm_theory, req):
                 await self._practice.confirm_theory_stage(req)
+                await self._store_review(req.subject, self._s.subjects[req.subject].rating)
             return self._outcome("stage_confirmed", repeat)
 
     @confirm_theory.validator
@@ -863,6 +864,7 @@ class LearnerJourney:
             req.school_stars, req.coach_stars, req.comment, workflow.now()
         )
         self._record("followup", "reviewed", req.comment[:50])
+        await self._store_review("followup", self._s.followup_review)
         return self._outcome("followup_reviewed")
 
     @add_followup_review.validator
@@ -873,6 +875,12 @@ class LearnerJourney:
         for stars in (req.school_stars, req.coach_stars):
             if not 1 <= stars <= 5:
                 raise ValueError("评分须为 1 至 5 星")
+
+    async def _store_review(self, stage: str, review: Review | None) -> None:
+        """Since REVIEWS_PATCH a rating also goes to the review table, where the index counts
+        it and the learner edits it; the state keeps the first one (for a repeated click)."""
+        if review is not None and workflow.patched(REVIEWS_PATCH):
+            await steps.record_review(self._in, self._s, stage, review)
 
     # ---- signals: subsystem callbacks (duplicates are harmless) ------------------------------
 
@@ -1279,3 +1287,5 @@ DOUBLE_CLICK_PATCH = "double-click-answers-1"
 # Journeys started under this one keep only what their decisions need (issue 9): the timeline,
 # settled records and closed bookings go to the read model (workflows/projection.py).
 FOOTPRINT_PATCH = "journey-footprint-1"
+# Ratings are stored in the review table (issue 10), not only in the state.
+REVIEWS_PATCH = "reviews-table-1"

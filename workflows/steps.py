@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.http import BUSINESS_REJECTION
     from activities.national import Graduate
     from activities.timing import FiledVehicle, FileParties
+    from evaluation.reviews import NewReview
     from workflows.documents_data import (
         ArchiveData,
         ArchiveDocuments,
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         BookHealthCheck,
         JourneyInput,
         JourneyState,
+        Review,
         Subject,
     )
 
@@ -363,3 +365,21 @@ async def report_graduation(inp: JourneyInput, s: JourneyState) -> None:
             graduated_at=workflow.now().isoformat(),
         ),
     )
+
+
+async def record_review(inp: JourneyInput, s: JourneyState, stage: str, review: Review) -> None:
+    """The review table's row for a rating; its id, drawn once and replayed, is the write's
+    idempotency key, and never shows whose journey it is (the journey id names the learner)."""
+    new = NewReview(
+        review_id=f"R{workflow.uuid4().hex[:24]}",
+        journey_id=workflow.info().workflow_id,
+        learner_id=inp.learner_id,
+        school_id=inp.school.id,
+        coach_id=s.coach_id or None,
+        stage=stage,
+        school_stars=review.school_stars,
+        coach_stars=review.coach_stars,
+        text=review.comment,
+        at=review.at,
+    )
+    await call("reviews.record", new, local=True)

@@ -10,13 +10,22 @@ from sqlmodel import col, select
 
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, RegulatorUser, SessionDep, TemporalDep
-from api.errors import api_error, not_found
+from api.errors import api_error
 from api.inputs import Answer, Id, PathId, Reason
-from api.journeys import fetch_view, full_view_json, journey_view, run_update
+from api.journeys import (
+    Allowed,
+    JourneyParty,
+    fetch_view,
+    full_view_json,
+    run_update,
+    visible_party,
+    visible_view,
+)
 from api.visibility import JourneySummary, list_journeys, quote
 from core.regions import region_covers, region_prefix
 from models.journeys import JourneyRecord
 from models.registry import School
+from models.users import User
 from workflows import search_attributes as sa
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
@@ -67,13 +76,20 @@ async def region_journeys(
     return await list_journeys(client, clauses, limit)
 
 
+def in_region(regulator: User) -> Allowed:
+    return lambda party: region_covers(regulator.region_code or "", party.city_code)
+
+
 async def region_journey(
     session: SessionDep, client: TemporalDep, wf_id: str, regulator: RegulatorUser
 ) -> JourneyView:
-    view = await journey_view(session, client, wf_id)
-    if not region_covers(regulator.region_code or "", view.city_code):
-        raise not_found("journey")
-    return view
+    return await visible_view(session, client, wf_id, in_region(regulator))
+
+
+async def region_party(
+    session: SessionDep, client: TemporalDep, wf_id: str, regulator: RegulatorUser
+) -> JourneyParty:
+    return await visible_party(session, client, wf_id, in_region(regulator))
 
 
 @router.get("/journeys/{wf_id}", response_model=dict)
@@ -99,7 +115,7 @@ async def approve_stage_report(
     regulator: RegulatorUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await region_journey(session, client, wf_id, regulator)
+    await region_party(session, client, wf_id, regulator)
     action = StageReportAction(subject.value, regulator.id, approve=True, role="regulator")
     return await run_update(client, wf_id, LearnerJourney.stage_report, action, key)
 
@@ -114,7 +130,7 @@ async def reject_stage_report(
     regulator: RegulatorUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await region_journey(session, client, wf_id, regulator)
+    await region_party(session, client, wf_id, regulator)
     action = StageReportAction(
         subject.value, regulator.id, approve=False, reason=body.reason, role="regulator"
     )
@@ -137,7 +153,7 @@ async def rule_dispute(
     key: IdempotencyKey,
 ) -> UpdateOutcome:
     """The regulator rules on a dispute the school contested."""
-    await region_journey(session, client, wf_id, regulator)
+    await region_party(session, client, wf_id, regulator)
     req = DisputeRuling(record_no, regulator.id, body.uphold_record, body.reason)
     return await run_update(client, wf_id, LearnerJourney.rule_dispute, req, key)
 

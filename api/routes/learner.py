@@ -14,14 +14,16 @@ from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, Tempo
 from api.errors import field_error, not_found
 from api.inputs import CityCode, Latitude, Longitude, PathId, Reason, VehicleClass
 from api.journeys import (
+    Allowed,
     JourneyCreate,
-    bind_id_number,
-    build_input,
+    JourneyParty,
+    enrol,
     full_view_json,
-    journey_view,
     nearest_centres,
     run_update,
     start_journey,
+    visible_party,
+    visible_view,
 )
 from core.signature import MAX_BYTES, MAX_SIZE, MIN_SIZE, normalize_signature, signature_error
 from models.journeys import JourneyRecord
@@ -33,6 +35,7 @@ from models.registry import (
     School,
     SchoolPublic,
 )
+from models.users import User
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     BookHealthCheck,
@@ -86,8 +89,7 @@ async def create_journey(
     client: TemporalDep,
     learner: LearnerUser,
 ) -> dict[str, str]:
-    inp = build_input(session, learner, body, request.app.state.policies)
-    bind_id_number(session, learner, inp.applicant.id_number)
+    inp = await enrol(session, learner, body, request.app.state.policies)
     wf_id = await start_journey(client, settings, inp)
     return {"workflow_id": wf_id}
 
@@ -103,13 +105,20 @@ def my_journeys(session: SessionDep, learner: LearnerUser) -> list[JourneyRecord
     )
 
 
+def mine(learner: User) -> Allowed:
+    return lambda party: party.learner_id == learner.id
+
+
 async def own_journey(
     session: SessionDep, client: TemporalDep, wf_id: str, learner: LearnerUser
 ) -> JourneyView:
-    view = await journey_view(session, client, wf_id)
-    if view.learner_id != learner.id:
-        raise not_found("journey")  # never confirm that someone else's journey exists
-    return view
+    return await visible_view(session, client, wf_id, mine(learner))
+
+
+async def own_party(
+    session: SessionDep, client: TemporalDep, wf_id: str, learner: LearnerUser
+) -> JourneyParty:
+    return await visible_party(session, client, wf_id, mine(learner))
 
 
 @router.get("/journeys/{wf_id}", response_model=dict)
@@ -184,7 +193,7 @@ async def sign_contract(
     data = await signature.read(MAX_BYTES + 1)
     if error := signature_error(data):
         raise field_error("signature", error, kind="signature_invalid")
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     req = SignContract(base64.b64encode(normalize_signature(data)).decode())
     return await run_update(client, wf_id, LearnerJourney.sign_contract, req, key)
 
@@ -205,7 +214,7 @@ async def create_payment(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     req = CreatePayment(body.channel.value, body.amount_fen or 0)
     return await run_update(client, wf_id, LearnerJourney.create_payment, req, key)
 
@@ -235,5 +244,5 @@ async def withdraw(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     return await run_update(client, wf_id, LearnerJourney.withdraw, Withdraw(body.reason), key)

@@ -8,11 +8,18 @@ from sqlmodel import select
 
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
-from api.errors import not_found
 from api.idempotency import Idempotency
 from api.inputs import Answer, Comment, PathId, Reason
-from api.journeys import full_view_json, journey_view, run_update
+from api.journeys import (
+    Allowed,
+    JourneyParty,
+    full_view_json,
+    run_update,
+    visible_party,
+    visible_view,
+)
 from models.journeys import JourneyRecord
+from models.users import User
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     DisputeAnswer,
@@ -44,13 +51,20 @@ def school_journeys(
     return list(session.exec(query.order_by(JourneyRecord.stage_entered_at)).all())
 
 
+def ours(staff: User) -> Allowed:
+    return lambda party: party.school_id == staff.school_id
+
+
 async def school_journey(
     session: SessionDep, client: TemporalDep, wf_id: str, staff: StaffUser
 ) -> JourneyView:
-    view = await journey_view(session, client, wf_id)
-    if view.school_id != staff.school_id:
-        raise not_found("journey")
-    return view
+    return await visible_view(session, client, wf_id, ours(staff))
+
+
+async def school_party(
+    session: SessionDep, client: TemporalDep, wf_id: str, staff: StaffUser
+) -> JourneyParty:
+    return await visible_party(session, client, wf_id, ours(staff))
 
 
 @router.get("/journeys/{wf_id}", response_model=dict)
@@ -64,7 +78,7 @@ async def get_journey(
 async def approve_signing(
     wf_id: PathId, session: SessionDep, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> UpdateOutcome:
-    await school_journey(session, client, wf_id, staff)
+    await school_party(session, client, wf_id, staff)
     return await run_update(
         client, wf_id, LearnerJourney.approve_signing, StaffDecision(staff.id), key
     )
@@ -83,7 +97,7 @@ async def reject_signing(
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_journey(session, client, wf_id, staff)
+    await school_party(session, client, wf_id, staff)
     return await run_update(
         client, wf_id, LearnerJourney.reject_signing, StaffDecision(staff.id, body.reason), key
     )
@@ -102,7 +116,7 @@ async def submit_stage_report(
     key: IdempotencyKey,
 ) -> UpdateOutcome:
     """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
-    await school_journey(session, client, wf_id, staff)
+    await school_party(session, client, wf_id, staff)
     req = StageReportAction(subject.value, staff.id, role="school_staff")
     return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
 
@@ -124,7 +138,7 @@ async def answer_dispute(
 ) -> UpdateOutcome:
     """The school answers a learner's dispute of a training record: concede, or contest it
     before the regulator."""
-    await school_journey(session, client, wf_id, staff)
+    await school_party(session, client, wf_id, staff)
     req = DisputeAnswer(record_no, staff.id, body.concede, body.answer)
     return await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key)
 
@@ -138,7 +152,7 @@ async def report_no_show(
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_journey(session, client, wf_id, staff)
+    await school_party(session, client, wf_id, staff)
     req = NoShowReport(booking_id, staff.id)
     return await run_update(client, wf_id, LearnerJourney.report_no_show, req, key)
 
@@ -156,7 +170,7 @@ async def approve_coach_change(
     key: IdempotencyKey,
     body: Approval | None = None,
 ) -> UpdateOutcome:
-    await school_journey(session, client, wf_id, staff)
+    await school_party(session, client, wf_id, staff)
     reason = body.reason if body else ""
     return await _decide_coach_change(client, wf_id, staff, True, reason, key)
 
@@ -170,7 +184,7 @@ async def reject_coach_change(
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_journey(session, client, wf_id, staff)
+    await school_party(session, client, wf_id, staff)
     return await _decide_coach_change(client, wf_id, staff, False, body.reason, key)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
 from activities.bookings import open_slots
 from activities.slots import held
@@ -18,15 +18,14 @@ from api import documents as docs
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import field_error, not_found
-from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason
+from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason, Stars
 from api.journeys import (
     ApplicantData,
     JourneyCreate,
-    bind_id_number,
-    build_input,
+    enrol,
     run_update,
 )
-from api.routes.learner import own_journey
+from api.routes.learner import own_journey, own_party
 from models.registry import Coach
 from models.training import TrainingSlotPublic, hour_starts, resource
 from policy.model import Policy
@@ -50,7 +49,6 @@ from workflows.journey_state import (
 
 router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
 
-Stars = Annotated[int, Field(ge=1, le=5)]
 ARCHIVE_KINDS = ("registration", "teaching_log", "training_records", "certificate")
 
 
@@ -111,7 +109,7 @@ async def book_slot(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     req = BookSlotRequest(body.slot_id)
     return await run_update(client, wf_id, LearnerJourney.book_slot, req, key)
 
@@ -130,7 +128,7 @@ async def cancel_booking(
     key: IdempotencyKey,
     body: BookingCancel | None = None,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     req = CancelBookingRequest(booking_id, body.reason if body else "")
     return await run_update(client, wf_id, LearnerJourney.cancel_booking, req, key)
 
@@ -147,7 +145,7 @@ async def confirm_record(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     return await run_update(
         client, wf_id, LearnerJourney.confirm_record, RecordDecision(record_no), key
     )
@@ -167,7 +165,7 @@ async def dispute_record(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     req = RecordDecision(record_no, dispute_reason=body.reason)
     return await run_update(client, wf_id, LearnerJourney.confirm_record, req, key)
 
@@ -191,7 +189,7 @@ async def confirm_stage(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     req = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
     return await run_update(client, wf_id, LearnerJourney.confirm_theory, req, key)
 
@@ -205,7 +203,7 @@ async def confirm_stage_report(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     req = StageReportAction(subject.value, learner.id, role="learner")
     return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
 
@@ -247,7 +245,7 @@ async def cancel_exam(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     return await run_update(
         client, wf_id, LearnerJourney.cancel_exam, CancelExam(subject.value), key
     )
@@ -270,7 +268,7 @@ async def request_coach_change(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(session, client, wf_id, learner)
+    view = await own_party(session, client, wf_id, learner)
     coach = session.get(Coach, body.coach_id)
     if coach is None or coach.school_id != view.school_id or not coach.active:
         raise field_error("coach_id", "该驾校没有此在岗教练", kind="unknown_coach")
@@ -296,7 +294,7 @@ async def add_followup_review(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
+    await own_party(session, client, wf_id, learner)
     req = FollowupReview(body.school_stars, body.coach_stars, body.comment)
     return await run_update(client, wf_id, LearnerJourney.add_followup_review, req, key)
 
@@ -319,14 +317,13 @@ async def transfer(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(session, client, wf_id, learner)
+    view = await own_party(session, client, wf_id, learner)
     if body.school_id == view.school_id:
         raise field_error("school_id", "转入驾校不能与当前驾校相同", kind="same_school")
     enrolment = JourneyCreate(
         **body.model_dump(exclude={"reason"}), vehicle_class=view.vehicle_class
     )
-    new = build_input(session, learner, enrolment, request.app.state.policies)
-    bind_id_number(session, learner, new.applicant.id_number)
+    new = await enrol(session, learner, enrolment, request.app.state.policies)
     return await run_update(client, wf_id, LearnerJourney.transfer, Transfer(body.reason, new), key)
 
 

@@ -22,7 +22,12 @@ from api.inputs import Day, Moment
 from api.journeys import escrow_account
 from core.config import Settings
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from evaluation import penalties
+from evaluation.penalties import PenaltyNotice
+from models.complaints import Complaint
 from models.journeys import JourneyRecord
+from workflows.complaint import ComplaintWorkflow
+from workflows.complaint_state import HandlingEvent, complaint_workflow_id
 from workflows.journey import LearnerJourney
 from workflows.journey_state import ExamResult, HealthResult, PaymentCallback, TrainingRecord
 from workflows.late_payment import LatePayment, LatePaymentRefund
@@ -84,6 +89,28 @@ class ExamResultEvent(BaseModel):
     attempts: Annotated[list[ExamAttempt], Field(max_length=5)]
     passed: StrictBool
     permit_issued_at: Day | None = None
+
+
+class ComplaintHandlingEvent(BaseModel):
+    event: Ref
+    event_id: Ref
+    case_no: Ref
+    complaint_ref: Ref
+    kind: Ref
+    note: Note = ""
+    at: Moment
+
+
+class PenaltyEvent(BaseModel):
+    event: Ref
+    case_no: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    school_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    coach_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    city_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+    kind: Literal["warning", "fine", "suspension", "revocation"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    amount_fen: Annotated[int, Field(ge=0, le=10_000_000_000)] = 0
+    decided_at: Moment
 
 
 async def _verified(request: Request, secret: str) -> dict[str, Any]:
@@ -256,3 +283,42 @@ async def exam_callback(
             ),
         ),
     )
+
+
+async def _complaint_closed(event: ComplaintHandlingEvent, session: SessionDep) -> dict[str, str]:
+    """12328 may note a case after the learner closed it: nothing left to tell."""
+    if session.get(Complaint, event.complaint_ref) is None:
+        raise not_found("complaint")
+    return {"status": "closed"}
+
+
+@router.post("/complaints")
+async def complaint_callback(
+    request: Request, settings: SettingsDep, client: TemporalDep, session: SessionDep
+) -> dict[str, str]:
+    return await _relay(
+        request,
+        settings,
+        client,
+        ComplaintHandlingEvent,
+        "complaint.handling",
+        lambda e: (
+            complaint_workflow_id(e.complaint_ref),
+            ComplaintWorkflow.handling,
+            HandlingEvent(e.event_id, e.kind, e.note, e.at),
+        ),
+        lambda e: _complaint_closed(e, session),
+    )
+
+
+@router.post("/enforcement")
+async def enforcement_callback(
+    request: Request, settings: SettingsDep, session: SessionDep
+) -> dict[str, str]:
+    """An administrative penalty, into the platform's records (no journey to signal): once per
+    case number; one against a school or coach the registry lacks is kept as refused."""
+    event = _parse(PenaltyEvent, await _verified(request, settings.webhook_secret))
+    if event.event != "penalty.decided":
+        return {"status": "ignored"}
+    notice = PenaltyNotice(**event.model_dump(exclude={"event"}))
+    return {"status": penalties.ingest(session, notice)}

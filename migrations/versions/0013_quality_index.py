@@ -3,7 +3,7 @@ the timelines already written), the index's publications with their per-school s
 values and per-coach statistics, and the training ground's filed area.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 """
 
 import json
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

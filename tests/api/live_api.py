@@ -23,6 +23,7 @@ from activities.quality_index import IndexActivities
 from api.main import create_app
 from core.config import Settings
 from core.db import engine_for
+from workflows.complaint import ComplaintWorkflow
 from workflows.journey import LearnerJourney
 from workflows.quality_index import IndexRecomputeWorkflow
 
@@ -35,8 +36,8 @@ CALL_SECONDS = 60.0
 
 class LiveApi:
     """`with LiveApi(settings, address, namespace) as live:` the app with its lifespan run, a
-    worker running the journey workflow (no activities: journeys wait where they started) and the
-    index's recompute (in full), and `live.request(...)` to call it."""
+    worker running the journey and complaint workflows (no activities: they wait where they
+    started) and the index's recompute (in full), and `live.request(...)` to call it."""
 
     def __init__(self, settings: Settings, temporal_address: str, namespace: str) -> None:
         self.settings = settings
@@ -76,7 +77,7 @@ class LiveApi:
         worker = Worker(
             self.temporal,
             task_queue=self.settings.task_queue,
-            workflows=[LearnerJourney, IndexRecomputeWorkflow],
+            workflows=[LearnerJourney, ComplaintWorkflow, IndexRecomputeWorkflow],
             activities=[index.publish],
             activity_executor=self._activities,
         )

@@ -2,10 +2,10 @@
 every documented answer matches its schema.
 
 Each port is called with a token of its role, and the path and the JSON body carry real ids (the
-learner's own journey, running under a worker so queries and update validators answer; the
-school, its coach, vehicle, ground and health centre, a published slot), so requests reach the
-handlers and the checks behind validation instead of stopping at 401, 403, 404 or "no such
-coach". Dates include the ends of the calendar and the coming hours (see `_moments`).
+learner's own journey, running under a worker so queries and update validators answer, and
+review; the school, its coach, vehicle, ground and health centre, a published slot), so requests
+reach the handlers and the checks behind validation instead of stopping at 401, 403, 404 or "no
+such coach". Dates include the ends of the calendar and the coming hours (see `_moments`).
 Webhooks are called unsigned: 401 is their answer, and it must not be a 500. Booking and record
 ids stay generated: a journey that never leaves sign-up has none.
 
@@ -32,17 +32,22 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
+from activities.records import RecordActivities
 from api.main import create_app
 from core.config import Settings
+from core.db import engine_for
 from core.idcard import check_char
 from core.security import create_token
+from evaluation.reviews import NewReview, record_review
 from models.training import CHINA
 from models.users import Role
 from tests.api.conftest import add_learner
 from tests.api.conftest import test_settings as api_settings
 from tests.api.live_api import BASE_URL, LiveApi
+from tests.factories import journey_projection
 
 FUZZ = os.environ.get("XUEJIA_HYPOTHESIS_PROFILE") == "fuzz"
 SCHOOL = "S371100001"
@@ -108,11 +113,14 @@ schema = schemathesis.openapi.from_dict(
 
 @dataclass
 class World:
-    """The API, a token per port, and a slot the school published."""
+    """The API, a token per port, a slot the school published, and a consultation and a
+    complaint of another learner's, at the school."""
 
     live: LiveApi
     tokens: dict[str, str]  # by path prefix
     slot_id: str
+    consultation_id: str
+    complaint_id: str
 
 
 @dataclass
@@ -121,6 +129,7 @@ class Caller:
 
     token: str
     wf_id: str
+    review_id: str  # the learner's review of the school
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -167,14 +176,45 @@ def world(
     address = dev_env.client.service_client.config.target_host
     with LiveApi(settings, address, dev_env.client.namespace) as live:
         tokens = {port: mint(settings, *user) for port, user in PORT_USERS.items()}
-        yield World(live, tokens, publish_slot(live, tokens["/api/school/"]))
+        slot_id = publish_slot(live, tokens["/api/school/"])
+        yield World(live, tokens, slot_id, *consultation_and_complaint(live))
+
+
+def project(live: LiveApi, wf_id: str, learner_id: str) -> None:
+    """The journey's read-model row, as its first projection would write it (no activities run
+    here), so routes that start from the read model find the journey."""
+    writer = RecordActivities(engine_for(live.settings.database_url))
+    writer.project_journey(journey_projection(wf_id, learner_id))
+
+
+def consultation_and_complaint(live: LiveApi) -> tuple[str, str]:
+    learner_id = f"U-{add_learner(live.settings.database_url, '!')}"
+    headers = bearer(mint(live.settings, learner_id, Role.learner))
+    asked = live.request(
+        "POST",
+        "/api/learner/consultations",
+        json={"school_id": SCHOOL, "question": "周末可以练车吗？"},
+        headers=headers,
+    )
+    assert asked.status_code == 201, asked.text
+    wf_id = f"journey-{learner_id}-{SCHOOL}-C1"
+    project(live, wf_id, learner_id)
+    filed = live.request(
+        "POST",
+        "/api/learner/complaints",
+        json={"journey_id": wf_id, "category": "fees", "content": "额外收费"},
+        headers=headers,
+    )
+    assert filed.status_code == 201, filed.text
+    return asked.json()["id"], filed.json()["id"]
 
 
 @pytest.fixture
 def caller(world: World) -> Iterator[Caller]:
     live = world.live
     # No password: the test mints the token.
-    token = mint(live.settings, f"U-{add_learner(live.settings.database_url, '!')}", Role.learner)
+    learner_id = f"U-{add_learner(live.settings.database_url, '!')}"
+    token = mint(live.settings, learner_id, Role.learner)
     enrolment = {
         "school_id": SCHOOL,
         "coach_id": COACH,
@@ -188,8 +228,20 @@ def caller(world: World) -> Iterator[Caller]:
     r = live.request("POST", "/api/learner/journeys", json=enrolment, headers=bearer(token))
     assert r.status_code == 201, r.text
     wf_id = r.json()["workflow_id"]
-    yield Caller(token, wf_id)
+    project(live, wf_id, learner_id)
+    yield Caller(token, wf_id, seed_review(live.settings, learner_id, wf_id))
     live.run(live.temporal.get_workflow_handle(wf_id).terminate("fuzz test done"))
+
+
+def seed_review(settings: Settings, learner_id: str, wf_id: str) -> str:
+    """A review of the school by the learner, as the journey would have written it."""
+    review_id = f"R{learner_id[2:]}"
+    review = NewReview(
+        review_id, wf_id, learner_id, SCHOOL, COACH, "theory", 4, 5, "讲解清楚", datetime.now(UTC)
+    )
+    with Session(engine_for(settings.database_url)) as session:
+        record_review(session, review)
+    return review_id
 
 
 def use_real_ids(case: schemathesis.Case, ids: dict[str, str]) -> None:
@@ -221,7 +273,16 @@ def token_for(path: str, world: World, caller: Caller) -> str | None:
 def test_api_answers_within_its_schema(
     case: schemathesis.Case, world: World, caller: Caller
 ) -> None:
-    use_real_ids(case, {**SCHOOL_IDS, "wf_id": caller.wf_id, "slot_id": world.slot_id})
+    ids = {
+        **SCHOOL_IDS,
+        "wf_id": caller.wf_id,
+        "journey_id": caller.wf_id,
+        "slot_id": world.slot_id,
+        "consultation_id": world.consultation_id,
+        "complaint_id": world.complaint_id,
+        "review_id": caller.review_id,
+    }
+    use_real_ids(case, ids)
     token = token_for(case.path, world, caller)
     if token is not None:
         case.headers = {**(case.headers or {}), **bearer(token)}

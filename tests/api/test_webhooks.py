@@ -45,6 +45,14 @@ GOOD = {
         "attempts": [{"score": 90, "passed": True}],
         "passed": True,
     },
+    "complaints": {
+        "event": "complaint.handling",
+        "event_id": "ev-1",
+        "case_no": "12328-371100-00000001",
+        "complaint_ref": "CP-of-journey-nobody",
+        "kind": "accepted",
+        "at": NOW,
+    },
 }
 
 
@@ -85,6 +93,8 @@ async def test_a_fresh_timestamp_does_not_make_a_wrong_signature_right(api: Api,
         ("exam", {"exam_date": "yesterday"}, "exam_date"),
         ("exam", {"permit_issued_at": "2026-13-01"}, "permit_issued_at"),
         ("exam", {"attempts": [{"score": 101, "passed": True}]}, "score"),
+        ("complaints", {"at": "2026-11-23T08:00:00"}, "at"),
+        ("complaints", {"note": "x" * 501}, "note"),
     ],
 )
 async def test_impossible_callback_data_is_a_422_naming_the_field(

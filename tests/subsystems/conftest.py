@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from subsystems import bank, exam12123, health, national, timing
+from subsystems import bank, complaints12328, enforcement, exam12123, health, national, timing
 from subsystems.common import SimOptions
 from tests.subsystems.helpers import SECRET, Receiver
 
@@ -63,6 +63,19 @@ def exam_app(tmp_path: Path, options: SimOptions) -> FastAPI:
 
 
 @pytest.fixture
+def enforcement_app(tmp_path: Path, options: SimOptions) -> FastAPI:
+    return enforcement.create_app(
+        str(tmp_path / "enforcement.db"), SECRET, options, callback_url=HOOK
+    )
+
+
+@pytest.fixture
+async def enforcement_client(enforcement_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(enforcement_app):
+        yield client
+
+
+@pytest.fixture
 async def national_client(national_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for client in _client(national_app):
         yield client
@@ -89,4 +102,15 @@ async def timing_client(timing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
 @pytest.fixture
 async def exam_client(exam_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for client in _client(exam_app):
+        yield client
+
+
+@pytest.fixture
+def complaints_app(tmp_path: Path, options: SimOptions) -> FastAPI:
+    return complaints12328.create_app(str(tmp_path / "complaints.db"), SECRET, options)
+
+
+@pytest.fixture
+async def complaints_client(complaints_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(complaints_app):
         yield client

@@ -1,11 +1,14 @@
 """12123 exam system: eligibility gate, bookings, results with retakes, permit, graduates feed."""
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from subsystems import exam12123
 from tests.subsystems.conftest import HOOK
 from tests.subsystems.helpers import Receiver
 
@@ -230,3 +233,73 @@ async def test_graduates_feed(exam_client: httpx.AsyncClient):
         ("accident", "2031-05-01T10:00:00+08:00", 0),
     ]
     assert (await exam_client.get("/graduates/L2/record")).json() == []
+
+
+async def test_passing_subject_4_issues_the_licence_for_the_school_that_trained(
+    exam_client: httpx.AsyncClient,
+):
+    await eligible_booking(exam_client, "b-4", "L1", 4, exam_date="2030-06-01")
+    assert (await result(exam_client, "b-4", score=95)).status_code == 200
+    await exam_client.post(
+        "/_simulate/violations",
+        json={
+            "learner_no": "L1",
+            "kind": "violation",
+            "occurred_at": "2031-01-02T08:00:00",
+            "points": 3,
+        },
+    )
+    page = (await exam_client.get("/schools/s-1/driving-records")).json()
+    assert [(r["learner_no"], r["licensed_at"], r["severity"]) for r in page["items"]] == [
+        ("L1", "2030-06-01", "3")
+    ]
+    assert (await exam_client.get("/schools/s-2/driving-records")).json()["items"] == []
+
+
+async def test_a_schools_driving_records_come_in_pages_in_record_order(
+    exam_client: httpx.AsyncClient,
+):
+    for learner, school in (("L1", "s-1"), ("L2", "s-2")):
+        r = await exam_client.post(
+            "/_simulate/licences",
+            json={"learner_no": learner, "school_id": school, "licensed_at": "2029-01-01"},
+        )
+        assert r.status_code == 201, r.text
+    for learner, kind, severity in (
+        ("L1", "accident", "injury"),
+        ("L2", "violation", None),
+        ("L1", "accident", None),
+        ("L1", "violation", None),
+    ):
+        body = {
+            "learner_no": learner,
+            "kind": kind,
+            "occurred_at": "2030-01-01T08:00:00",
+            "points": 2,
+            "severity": severity,
+        }
+        assert (await exam_client.post("/_simulate/violations", json=body)).status_code == 201
+    url = "/schools/s-1/driving-records"
+    first = (await exam_client.get(url, params={"limit": 2})).json()
+    assert [(r["record_no"], r["kind"], r["severity"]) for r in first["items"]] == [
+        ("12123-0000000001", "accident", "injury"),
+        ("12123-0000000003", "accident", "minor"),
+    ]
+    assert (first["next_after"], first["more"]) == (3, True)
+    rest = (await exam_client.get(url, params={"after": 3, "limit": 2})).json()
+    assert ([r["record_no"] for r in rest["items"]], rest["more"]) == (["12123-0000000004"], False)
+    assert (await exam_client.get(url, params={"limit": 0})).status_code == 422
+
+
+async def test_a_violations_table_made_before_severity_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE violations (violation_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " learner_no TEXT NOT NULL, kind TEXT NOT NULL, occurred_at TEXT NOT NULL,"
+            " points INTEGER NOT NULL, recorded_at TEXT NOT NULL)"
+        )
+    exam12123.create_app(str(path), "secret")
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(violations)")}
+    assert "severity" in columns

@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.bank import BankActivities
 from activities.bookings import BookingActivities
 from activities.records import JourneyProjection, RecordActivities
+from activities.reviews import ReviewActivities
 from core.db import make_engine, migrate
 from models import journey_log
 from models.demo import load_demo_data
@@ -76,15 +77,7 @@ class Harness:
         return handle
 
     async def keep_history(self, handle: WorkflowHandle, name: str) -> None:
-        """With XUEJIA_RECORD_HISTORIES=1 (`make record-histories`), saves the finished
-        journey's history for the replay tests; otherwise does nothing."""
-        if os.environ.get("XUEJIA_RECORD_HISTORIES") != "1":
-            return
-        history = await handle.fetch_history()
-        HISTORIES.mkdir(parents=True, exist_ok=True)
-        # Idempotency keys derive from the workflow id, so replay needs the original one.
-        record = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
-        (HISTORIES / f"{name}.json").write_text(json.dumps(record, ensure_ascii=False))
+        await keep_history(handle, name)
 
     async def terminate_running(self) -> None:
         """A journey left running would wake with no worker and hold the shared server's clock."""
@@ -111,6 +104,18 @@ class Harness:
         t = self.ledger(journey_id)
         assert t["deposit"] == held + t["release"] + t["refund"]
         assert self.fakes.balances[journey_id] == [t["deposit"], t["release"], t["refund"]]
+
+
+async def keep_history(handle: WorkflowHandle, name: str, folder: Path = HISTORIES) -> None:
+    """With XUEJIA_RECORD_HISTORIES=1 (`make record-histories`), saves the finished workflow's
+    history under `folder` for the replay tests; otherwise does nothing."""
+    if os.environ.get("XUEJIA_RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    folder.mkdir(parents=True, exist_ok=True)
+    # Idempotency keys derive from the workflow id, so replay needs the original one.
+    record = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
+    (folder / f"{name}.json").write_text(json.dumps(record, ensure_ascii=False))
 
 
 class JourneyHandle(WorkflowHandle[Any, JourneyResult]):
@@ -174,6 +179,7 @@ async def running_harness(
             ),
             project_journey if projection_delay else records.project_journey,
             records.post_ledger,
+            ReviewActivities(engine).record,
             bookings.book,
             bookings.cancel,
             bookings.complete,

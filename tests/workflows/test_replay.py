@@ -6,7 +6,8 @@ lifecycle rules (workflow.patched "money-and-lifecycle-1"), before_footprint_pat
 recorded before the footprint rules ("journey-footprint-1", issue 9): they prove journeys
 started then still replay. current/ is re-recorded with `make record-histories` when a change
 is made safe for running journeys (workflow.patched) or none are running; the folder it
-replaced is kept under the patch's name."""
+replaced is kept under the patch's name. complaint/ holds complaint workflows' histories,
+recorded with the journeys'."""
 
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workflows.complaint import ComplaintWorkflow
 from workflows.journey import LearnerJourney
 
 ROOT = Path(__file__).parent.parent / "data" / "histories"
@@ -45,7 +47,9 @@ BEFORE_FOOTPRINT = BEFORE_PATCH | {
     "withdrawn_with_session_begun_0d",
     "withdrawn_with_session_begun_2d",
 }
-CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away"}
+CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away", "reviews_stored"}
+# complaint/: complaint workflows (workflows/complaint.py), re-recorded with the journeys.
+COMPLAINT = {"overdue_answered_rated", "reopened_once_then_rated"}
 
 
 def test_every_expected_history_is_recorded() -> None:
@@ -53,6 +57,7 @@ def test_every_expected_history_is_recorded() -> None:
     expected = {("before_lifecycle_patch", name) for name in BEFORE_PATCH}
     expected |= {("before_footprint_patch", name) for name in BEFORE_FOOTPRINT}
     expected |= {("current", name) for name in CURRENT}
+    expected |= {("complaint", name) for name in COMPLAINT}
     assert recorded == expected
 
 
@@ -60,4 +65,4 @@ def test_every_expected_history_is_recorded() -> None:
 async def test_recorded_history_replays(path: Path) -> None:
     record = json.loads(path.read_text())
     history = WorkflowHistory.from_json(record["workflow_id"], record["history"])
-    await Replayer(workflows=[LearnerJourney]).replay_workflow(history)
+    await Replayer(workflows=[LearnerJourney, ComplaintWorkflow]).replay_workflow(history)
