@@ -22,6 +22,7 @@ from api.inputs import CityCode, Id, Latitude, Longitude, VehicleClass
 from api.journeys import distance_km
 from api.quality import Figures, IndexMark, figures, index_mark
 from evaluation import reading
+from evaluation.reviews import PublicReview, public_reviews
 from models.quality import IndexCoachStats, IndexSchoolScore
 from models.registry import Coach, FeeSchedule, School, TrainingGround
 from models.training import CHINA
@@ -29,6 +30,7 @@ from policy.model import Policy
 from workflows.steps import tuition_of
 
 router = APIRouter(prefix="/api/learner/v2", tags=["learner"], route_class=StrictRoute)
+DETAIL_REVIEWS = 5
 LEVEL_ORDER = {"AAA": 4, "AA": 3, "A": 2, "B": 1}
 Level = Literal["AAA", "AA", "A", "B"]
 
@@ -178,6 +180,11 @@ class CoachCard(BaseModel):
 class SchoolDetail(BaseModel):
     school: SchoolCard
     coaches: list[CoachCard]
+    reviews: list[PublicReview] = Field(
+        description=f"最新的 {DETAIL_REVIEWS} 条评价（被隐藏的评价不显示文字）；"
+        "全部评价见 /api/learner/schools/{school_id}/reviews"
+    )
+    reviews_total: int
 
 
 def _compliant_school(session: Session, school_id: str) -> School:
@@ -199,7 +206,13 @@ def school_detail(
     school = _compliant_school(session, school_id)
     q = ListQuery(lat=lat, lon=lon) if lat is not None and lon is not None else ListQuery()
     card = _cards(session, request.app.state.policies, [school], q)[0]
-    return SchoolDetail(school=card, coaches=_coach_cards(session, school, card))
+    total, reviews = public_reviews(session, school.id, limit=DETAIL_REVIEWS)
+    return SchoolDetail(
+        school=card,
+        coaches=_coach_cards(session, school, card),
+        reviews=reviews,
+        reviews_total=total,
+    )
 
 
 @router.get("/schools/{school_id}/coaches")

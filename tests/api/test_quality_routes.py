@@ -121,6 +121,7 @@ async def test_school_detail_shows_its_coaches_with_their_figures(api: Api) -> N
     assert (k1["learners_taught"], k1["reviews"], k1["satisfaction"]) == (10, 10, 5.0)
     assert k1["age"] > 40 and k1["permitted_classes"] == ["C1", "C2"]
     assert coaches[f"{ANDA}-K2"]["learners_taught"] == 0
+    assert r.json()["reviews_total"] == 10 and len(r.json()["reviews"]) == 5
     listed = await get(api, "learner1", f"/api/learner/v2/schools/{ANDA}/coaches")
     assert listed.json() == r.json()["coaches"]
     missing = await get(api, "learner1", "/api/learner/v2/schools/S999")
