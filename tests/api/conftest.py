@@ -53,12 +53,14 @@ def add_learner(database_url: str, password_hash: str) -> str:
 
 
 def test_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Demo registry and accounts, without the demo's slots or its year of history (tests seed
+    what they count)."""
+    defaults: dict[str, object] = {"demo_slots": False, "demo_history": False}
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'api.db'}",
         data_dir=tmp_path / "var",
         task_queue=f"api-{uuid.uuid4().hex}",
-        demo_slots=False,
-        **overrides,
+        **{**defaults, **overrides},  # type: ignore[arg-type]
     )
 
 

@@ -31,7 +31,7 @@ HERE = (35.42, 119.52)  # near 安达 in 东港区
 async def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
     """The API with the demo registry, a seeded history and one publication, and a worker
     that runs recomputes (nothing else)."""
-    settings = api_settings(tmp_path, demo_history=False)
+    settings = api_settings(tmp_path)
     app = create_app(settings, temporal=dev_env.client)
     async with app.router.lifespan_context(app):
         engine = engine_for(settings.database_url)

@@ -172,7 +172,8 @@ def publish_slot(live: LiveApi, token: str) -> str:
 def world(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    settings = api_settings(tmp_path_factory.mktemp("fuzz"))
+    # With the demo's history and its first index publication, so the index's reads answer.
+    settings = api_settings(tmp_path_factory.mktemp("fuzz"), demo_history=True)
     address = dev_env.client.service_client.config.target_host
     with LiveApi(settings, address, dev_env.client.namespace) as live:
         tokens = {port: mint(settings, *user) for port, user in PORT_USERS.items()}
