@@ -1,6 +1,6 @@
 """IndexRecompute: one publication of a city's service-quality index (一指数).
 
-Started by the city's Temporal Schedule (evaluation/schedule.py) and on demand by its regulator
+Started by the city's Temporal Schedule (scripts/schedules.py) and on demand by its regulator
 (POST /api/gov/index/publications). The publication is keyed by this workflow's id and dated by
 the workflow's clock, so a retried activity stores the same publication once. A city without
 index rules in its policy file is a refusal the workflow reports, not a failure.

@@ -18,10 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.quality_index import IndexActivities
-from core.config import ROOT
+from core.config import ROOT, Settings
 from evaluation import reading
-from evaluation.schedule import ensure_index_schedules, schedule_id
 from policy.loader import load_quality_indexes
+from scripts.schedules import GRADUATE_RECORDS, ensure_schedules, index_schedule_id
 from tests.evaluation.seeds import CITY, balanced_city, seed
 from workflows.quality_index import IndexRecompute, IndexRecomputeWorkflow
 
@@ -90,10 +90,11 @@ async def test_the_schedule_starts_the_recompute_at_the_policys_interval(
 ) -> None:
     rules = load_quality_indexes(POLICIES)
     async with index_worker(dev_env.client, sqlite_engine, POLICIES) as task_queue:
-        ids = await ensure_index_schedules(dev_env.client, rules, task_queue)
-        assert ids == [schedule_id("350100"), schedule_id(CITY)]
-        await ensure_index_schedules(dev_env.client, rules, task_queue)  # again: updated
-        handle = dev_env.client.get_schedule_handle(schedule_id(CITY))
+        settings = Settings(task_queue=task_queue, policy_paths=POLICIES)
+        ids = await ensure_schedules(dev_env.client, settings)
+        assert ids == [GRADUATE_RECORDS, index_schedule_id("350100"), index_schedule_id(CITY)]
+        await ensure_schedules(dev_env.client, settings)  # again: updated
+        handle = dev_env.client.get_schedule_handle(index_schedule_id(CITY))
         try:
             described = await handle.describe()
             interval = described.schedule.spec.intervals[0].every
@@ -109,5 +110,5 @@ async def test_the_schedule_starts_the_recompute_at_the_policys_interval(
         finally:
             for schedule in ids:
                 await dev_env.client.get_schedule_handle(schedule).delete()
-    assert published is not None and published.id.startswith(f"{schedule_id(CITY)}-")
+    assert published is not None and published.id.startswith(f"{index_schedule_id(CITY)}-")
     assert published.trigger == "schedule"

@@ -16,7 +16,7 @@ async def test_the_schedule_is_made_once_and_kept_up_to_date(
 ) -> None:
     client = dev_env.client
     settings = api_settings(tmp_path)
-    await ensure_schedules(client, settings)
+    made = await ensure_schedules(client, settings)
     await ensure_schedules(client, settings)  # a second worker start: no error, no second one
     handle = client.get_schedule_handle(GRADUATE_RECORDS)
     try:
@@ -30,4 +30,5 @@ async def test_the_schedule_is_made_once_and_kept_up_to_date(
         await ensure_schedules(client, settings.model_copy(update={"graduate_records_every": 600}))
         assert (await handle.describe()).schedule.spec.intervals[0].every == timedelta(minutes=10)
     finally:
-        await handle.delete()
+        for schedule_id in made:  # the index's too (tests/evaluation/test_recompute.py)
+            await client.get_schedule_handle(schedule_id).delete()
