@@ -104,6 +104,7 @@ class ComplaintRules:
     makeup_workdays: list[str] = field(default_factory=list)  # weekend days worked (调休)
 
 
+@dataclass
 class ReviewRules:
     """Reviews of schools and coaches (issue 10); seconds, so a demo can shorten them."""
 
