@@ -6,6 +6,7 @@ each item's `type`) is a stable snake_case code for programs. Nothing the caller
 echoed back, so answering can never fail on a value that cannot be serialised.
 """
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -18,11 +19,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.messages import message_for, safe_text
+
+log = logging.getLogger("xuejia.api")
 
 # A stable snake_case code for programs.
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -225,6 +232,11 @@ async def temporal_errors(what: str = "journey") -> AsyncIterator[None]:
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise api_error(status.HTTP_409_CONFLICT, message) from exc
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise api_error(status.HTTP_503_SERVICE_UNAVAILABLE, "请稍后重试") from exc
+    except WorkflowQueryFailedError as exc:
+        # The worker could not answer in time (a starved worker trips the SDK's 2-second
+        # deadlock guard on a query): the journey is fine and the next try is answered.
+        log.warning("query of a %s failed: %s", what, exc)
         raise api_error(status.HTTP_503_SERVICE_UNAVAILABLE, "请稍后重试") from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:

@@ -115,6 +115,10 @@ def past(state: dict[str, Any], stage: str) -> bool:
     return STAGES.index(state["stage"]) > STAGES.index(stage)
 
 
+# Seconds between tries of a read the API answered 503 (None: the last try).
+READ_RETRIES = (0.5, 1.0, 2.0, 4.0, None)
+
+
 class Demo:
     def __init__(
         self,
@@ -158,12 +162,17 @@ class Demo:
         headers = dict(kwargs.pop("headers", {}))
         if who is not None:
             headers.update(await self.login(who))
-        try:
-            r = await self.http.request(method, url, headers=headers, **kwargs)
-        except httpx.TransportError as exc:
-            raise DemoError(
-                f"{what}: cannot reach {url} ({exc!r}); is `make run` running?"
-            ) from exc
+        for wait in READ_RETRIES:
+            try:
+                r = await self.http.request(method, url, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                raise DemoError(
+                    f"{what}: cannot reach {url} ({exc!r}); is `make run` running?"
+                ) from exc
+            # A 503 says "try again later": a read is safe to repeat, an action is not re-sent.
+            if r.status_code != 503 or method != "GET" or wait is None:
+                break
+            await asyncio.sleep(wait)
         if r.status_code not in ok:
             raise DemoError(f"{what}: HTTP {r.status_code} from {method} {url}: {r.text[:500]}")
         return r
