@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from subsystems import bank, exam12123, health, national, timing
+from subsystems import bank, exam12123, health, national, sms, timing
 from subsystems.common import SimOptions
 
 DEFAULT_PORTS: dict[str, int] = {
@@ -27,6 +27,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "bank": 8103,
     "timing": 8104,
     "exam": 8105,
+    "sms": 8107,
 }
 
 
@@ -61,7 +62,7 @@ def build_apps(
     health_auto_result_seconds: float | None = None,
     exam_auto_pass_seconds: float | None = None,
 ) -> dict[str, FastAPI]:
-    """The five apps; `data_dir=None` keeps their state in memory."""
+    """The six apps; `data_dir=None` keeps their state in memory."""
 
     def db(name: str) -> str:
         if data_dir is None:
@@ -79,6 +80,7 @@ def build_apps(
         "exam": exam12123.create_app(
             db("exam"), secret, options, auto_pass_seconds=exam_auto_pass_seconds
         ),
+        "sms": sms.create_app(db("sms"), secret, options),
     }
 
 
@@ -134,7 +136,7 @@ async def run_simulators(
     exam_auto_pass_seconds: float | None = None,
     log_level: str = "warning",
 ) -> AsyncIterator[Simulators]:
-    """All five simulators over real HTTP; ports default to 0 (free ports) for tests."""
+    """All six simulators over real HTTP; ports default to 0 (free ports) for tests."""
     apps = build_apps(
         data_dir,
         secret,
