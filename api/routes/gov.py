@@ -8,16 +8,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
 
+from api import gov_service as service
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, RegulatorUser, SessionDep, TemporalDep
-from api.errors import api_error, not_found
 from api.inputs import Answer, Id, PathId, Reason
-from api.journeys import fetch_view, full_view_json, journey_view, run_update
-from api.visibility import JourneySummary, list_journeys, quote
-from core.regions import region_covers, region_prefix
+from api.journeys import fetch_view, full_view_json, run_update
+from api.visibility import JourneySummary
+from core.regions import region_prefix
 from models.journeys import JourneyRecord
-from models.registry import School
-from workflows import search_attributes as sa
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     TRAINING_STAGES,
@@ -44,36 +42,15 @@ async def region_journeys(
     school_id: Id | None = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[JourneySummary]:
-    region = regulator.region_code or ""
-    cities = sorted(
-        {
-            s.city_code
-            for s in session.exec(select(School)).all()
-            if region_covers(region, s.city_code)
-        }
+    return await service.region_journeys(
+        session, client, regulator, stage and stage.value, school_id, limit
     )
-    if school_id is not None:
-        school = session.get(School, school_id)
-        if school is None or not region_covers(region, school.city_code):
-            raise api_error(404, "辖区内没有此驾校", "not_found")
-    session.commit()  # the reads are done: no connection held while Temporal answers
-    if not cities:
-        return []
-    clauses = [f"{sa.CITY.name} IN ({', '.join(quote(c) for c in cities)})"]
-    if stage is not None:
-        clauses.append(f"{sa.STAGE.name} = {quote(stage.value)}")
-    if school_id is not None:
-        clauses.append(f"{sa.SCHOOL.name} = {quote(school_id)}")
-    return await list_journeys(client, clauses, limit)
 
 
 async def region_journey(
     session: SessionDep, client: TemporalDep, wf_id: str, regulator: RegulatorUser
 ) -> JourneyView:
-    view = await journey_view(session, client, wf_id)
-    if not region_covers(regulator.region_code or "", view.city_code):
-        raise not_found("journey")
-    return view
+    return await service.regulator_journey(session, client, wf_id, regulator)
 
 
 @router.get("/journeys/{wf_id}", response_model=dict)

@@ -4,21 +4,19 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlmodel import select
 
+from api import school_service as service
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
-from api.errors import not_found
 from api.idempotency import Idempotency
 from api.inputs import Answer, Comment, PathId, Reason
-from api.journeys import full_view_json, journey_view, run_update
+from api.journeys import full_view_json, run_update
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     DisputeAnswer,
     JourneyView,
     NoShowReport,
-    StaffDecision,
     Stage,
     StageReportAction,
     Subject,
@@ -36,21 +34,15 @@ def school_journeys(
     stage: Stage | None = None,
     waiting_on: WaitingOn | None = None,
 ) -> list[JourneyRecord]:
-    query = select(JourneyRecord).where(JourneyRecord.school_id == staff.school_id)
-    if stage:
-        query = query.where(JourneyRecord.stage == stage.value)
-    if waiting_on:
-        query = query.where(JourneyRecord.waiting_on == waiting_on.value)
-    return list(session.exec(query.order_by(JourneyRecord.stage_entered_at)).all())
+    return service.school_journeys(
+        session, staff, stage and stage.value, waiting_on and waiting_on.value
+    )
 
 
 async def school_journey(
     session: SessionDep, client: TemporalDep, wf_id: str, staff: StaffUser
 ) -> JourneyView:
-    view = await journey_view(session, client, wf_id)
-    if view.school_id != staff.school_id:
-        raise not_found("journey")
-    return view
+    return await service.staff_journey(session, client, wf_id, staff)
 
 
 @router.get("/journeys/{wf_id}", response_model=dict)
@@ -64,10 +56,7 @@ async def get_journey(
 async def approve_signing(
     wf_id: PathId, session: SessionDep, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> UpdateOutcome:
-    await school_journey(session, client, wf_id, staff)
-    return await run_update(
-        client, wf_id, LearnerJourney.approve_signing, StaffDecision(staff.id), key
-    )
+    return await service.approve_signing(session, client, staff, wf_id, key)
 
 
 class Rejection(BaseModel):
@@ -83,10 +72,7 @@ async def reject_signing(
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_journey(session, client, wf_id, staff)
-    return await run_update(
-        client, wf_id, LearnerJourney.reject_signing, StaffDecision(staff.id, body.reason), key
-    )
+    return await service.reject_signing(session, client, staff, wf_id, body.reason, key)
 
 
 # ---- training: stage reports, no-shows, coach changes -----------------------------------------

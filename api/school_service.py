@@ -1,0 +1,47 @@
+"""What school staff do with their school's journeys, for the JSON routes and the pages."""
+
+from sqlmodel import Session, select
+from temporalio.client import Client
+
+from api.errors import not_found
+from api.idempotency import Idempotency
+from api.journeys import journey_view, run_update
+from models.journeys import JourneyRecord
+from models.users import User
+from workflows.journey import LearnerJourney
+from workflows.journey_state import JourneyView, StaffDecision, UpdateOutcome
+
+
+async def staff_journey(session: Session, client: Client, wf_id: str, staff: User) -> JourneyView:
+    view = await journey_view(session, client, wf_id)
+    if view.school_id != staff.school_id:
+        raise not_found("journey")
+    return view
+
+
+def school_journeys(
+    session: Session, staff: User, stage: str | None = None, waiting_on: str | None = None
+) -> list[JourneyRecord]:
+    """The school's journeys from the read model, longest in their stage first."""
+    query = select(JourneyRecord).where(JourneyRecord.school_id == staff.school_id)
+    if stage:
+        query = query.where(JourneyRecord.stage == stage)
+    if waiting_on:
+        query = query.where(JourneyRecord.waiting_on == waiting_on)
+    return list(session.exec(query.order_by(JourneyRecord.stage_entered_at)).all())
+
+
+async def approve_signing(
+    session: Session, client: Client, staff: User, wf_id: str, key: Idempotency
+) -> UpdateOutcome:
+    await staff_journey(session, client, wf_id, staff)
+    decision = StaffDecision(staff.id)
+    return await run_update(client, wf_id, LearnerJourney.approve_signing, decision, key)
+
+
+async def reject_signing(
+    session: Session, client: Client, staff: User, wf_id: str, reason: str, key: Idempotency
+) -> UpdateOutcome:
+    await staff_journey(session, client, wf_id, staff)
+    decision = StaffDecision(staff.id, reason)
+    return await run_update(client, wf_id, LearnerJourney.reject_signing, decision, key)
