@@ -1,8 +1,6 @@
 """Getting in through the pages: SMS codes for learners, passwords for staff, browser sessions,
 real-name binding, and the accounts an administrator creates. Limits on codes and failed
 sign-ins are counted in the database, so they hold across API processes.
-
-Times are naive UTC: that is how both SQLite and PostgreSQL give them back.
 """
 
 import hashlib
@@ -29,7 +27,7 @@ SMS_SIGNATURE = "【学驾一件事】"
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def _digest(settings: Settings, *parts: str) -> str:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.pages import install_pages
 from api.routes import auth, gov, learner, ops, school, slots, training, webhooks
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.state.temporal = temporal
     for module in (auth, learner, training, school, slots, gov, ops, webhooks):
         app.include_router(module.router)
+    install_pages(app)
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> RedirectResponse:

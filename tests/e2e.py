@@ -109,6 +109,7 @@ async def platform(
             health_url=sims.urls["health"],
             timing_url=sims.urls["timing"],
             exam_url=sims.urls["exam"],
+            sms_url=sims.urls["sms"],
             bank_url=sims.urls["bank"],
             subsystem_timeout_seconds=2.0,
             demo_mode=True,

@@ -14,6 +14,10 @@ branch_labels = None
 depends_on = None
 
 
+def _tz() -> sa.DateTime:
+    return sa.DateTime(timezone=True)
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TYPE role ADD VALUE IF NOT EXISTS 'admin'")
@@ -25,8 +29,8 @@ def upgrade() -> None:
         "websession",
         sa.Column("token_sha256", sa.String(64), primary_key=True),
         sa.Column("user_id", sa.String(32), sa.ForeignKey("user.id"), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", _tz(), nullable=False),
+        sa.Column("expires_at", _tz(), nullable=False),
     )
     op.create_index("ix_websession_user_id", "websession", ["user_id"])
     op.create_table(
@@ -34,8 +38,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("phone", sa.String(11), nullable=False),
         sa.Column("code_sha256", sa.String(64), nullable=False),
-        sa.Column("sent_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("sent_at", _tz(), nullable=False),
+        sa.Column("expires_at", _tz(), nullable=False),
         sa.Column("failed_attempts", sa.Integer(), nullable=False),
         sa.Column("used", sa.Boolean(), nullable=False),
     )
@@ -45,7 +49,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("subject", sa.String(64), nullable=False),
-        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("at", _tz(), nullable=False),
     )
     op.create_index("ix_authattempt_kind_subject_at", "authattempt", ["kind", "subject", "at"])
 

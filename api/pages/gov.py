@@ -1,0 +1,80 @@
+"""治理端 dashboard for regulators: journeys by stage and school in the region (SVG chart and
+table), stuck journeys with a link to each in the Temporal UI, and the funds under
+supervision per school. Calls api/gov_service.py and api/funds.py.
+
+Hooks for issue 10: pass rates, the service-quality index and the red/black list, complaints.
+"""
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api import gov_service as service
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.funds import Funds, funds
+from api.pages.charts import bar_chart
+from api.pages.web import RegulatorPage, VisitorDep, render
+from workflows.journey_state import STAGE_NAMES, Stage
+
+router = APIRouter(prefix="/gov", include_in_schema=False)
+DEFAULT_STUCK_SECONDS = 3600
+
+
+@router.get("")
+def dashboard(
+    request: Request, who: VisitorDep, regulator: RegulatorPage, session: SessionDep
+) -> HTMLResponse:
+    schools = service.region_schools(session, regulator)
+    counts = service.active_by_stage_and_school(session, regulator)
+    money = funds(session, [s.id for s in schools], per="school")
+    session.commit()
+    stages = [s for s in Stage if s is not Stage.closed]
+    per_stage = [
+        (STAGE_NAMES[s], sum(n for (st, _), n in counts.items() if st == s)) for s in stages
+    ]
+    total = Funds(
+        sum(f.deposited_fen for f in money.values()),
+        sum(f.released_fen for f in money.values()),
+        sum(f.refunded_fen for f in money.values()),
+    )
+    return render(
+        request,
+        who,
+        "gov/dashboard.html",
+        title=f"{regulator.display_name} · 监管",
+        schools=schools,
+        stages=stages,
+        stage_names=STAGE_NAMES,
+        counts=counts,
+        chart=bar_chart(per_stage, "在训学员（按阶段）"),
+        money=money,
+        total=total,
+    )
+
+
+@router.get("/stuck")
+async def stuck(
+    request: Request,
+    who: VisitorDep,
+    regulator: RegulatorPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    minutes: int = Query(DEFAULT_STUCK_SECONDS // 60, ge=1, le=60 * 24 * 365),
+) -> HTMLResponse:
+    found = await service.stuck_journeys(session, client, regulator, minutes * 60, limit=200)
+    links = {
+        j.workflow_id: service.temporal_ui_link(
+            settings.temporal_ui_url, settings.temporal_namespace, j.workflow_id
+        )
+        for j in found
+    }
+    return render(
+        request,
+        who,
+        "gov/stuck.html",
+        title=f"{regulator.display_name} · 监管",
+        journeys=found,
+        links=links,
+        minutes=minutes,
+        stage_names=STAGE_NAMES,
+    )

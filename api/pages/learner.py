@@ -1,0 +1,385 @@
+"""学员 pages (日照学车): real-name binding, choosing a school, enrolment as steps, the health
+check, 面签 status, the contract signed on a drawing pad, payment on the channel's page, the
+invoice, training progress and withdrawal. Every action calls api/learner_service.py."""
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from api import catalog
+from api import documents as docs
+from api import learner_service as service
+from api.accounts import bind_real_name
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import problems
+from api.inputs import IdNumber, PersonName, Reason
+from api.journeys import JourneyCreate, nearest_centres
+from api.pages.web import (
+    CheckedForm,
+    LearnerPage,
+    VisitorDep,
+    city_title,
+    explain,
+    field,
+    form_idempotency,
+    redirect,
+    render,
+)
+from models.registry import FeeSchedule, School
+from models.training import CHINA
+from workflows.journey_state import STAGE_NAMES, Channel, JourneyView, Stage, Status, WaitingOn
+
+router = APIRouter(prefix="/learner", include_in_schema=False)
+CHANNEL_NAMES = {Channel.unionpay: "云闪付", Channel.alipay: "支付宝", Channel.wechat: "微信支付"}
+HEALTH_SLOT_TIMES = ("08:30", "14:30")
+# Stages whose next move is not the learner's: the page looks again by itself.
+REFRESH_SECONDS = 3
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return "；".join(p["msg"] for p in problems(exc.errors()))
+
+
+@router.get("")
+def home(
+    request: Request, who: VisitorDep, learner: LearnerPage, session: SessionDep
+) -> HTMLResponse:
+    journeys = service.learner_journeys(session, learner)
+    session.commit()
+    return render(request, who, "learner/home.html", journeys=journeys)
+
+
+# ---- real-name binding (实名认证) ------------------------------------------------------------
+
+
+class RealName(BaseModel):
+    name: PersonName
+    id_number: IdNumber
+
+
+@router.get("/realname")
+def realname_page(request: Request, who: VisitorDep, learner: LearnerPage) -> HTMLResponse:
+    return render(request, who, "learner/realname.html", name=learner.real_name or "")
+
+
+@router.post("/realname")
+def bind_realname(
+    request: Request,
+    who: VisitorDep,
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    name = field(form, "name")
+    try:
+        body = RealName(name=name, id_number=field(form, "id_number"))
+        bind_real_name(session, learner, body.name, body.id_number)
+    except ValidationError as exc:
+        error = _validation_message(exc)
+        return render(request, who, "learner/realname.html", 422, name=name, error=error)
+    except HTTPException as exc:
+        return render(
+            request, who, "learner/realname.html", exc.status_code, name=name, error=explain(exc)
+        )
+    return redirect(settings, "/learner/schools", "实名认证成功")
+
+
+# ---- choosing a school ----------------------------------------------------------------------
+
+
+def _fees_by_class(session: SessionDep, school_id: str) -> dict[str, FeeSchedule]:
+    return {f.vehicle_class: f for f in catalog.school_fees(session, school_id)}
+
+
+@router.get("/schools")
+def schools(
+    request: Request,
+    who: VisitorDep,
+    _: LearnerPage,
+    session: SessionDep,
+    vehicle_class: str = "",
+    district: str = "",
+) -> HTMLResponse:
+    city = next(iter(request.app.state.policies.values()))
+    listed = catalog.compliant_schools(session, city.city_code, vehicle_class or None)
+    districts = sorted({s.district_code for s in listed})
+    if district:
+        listed = [s for s in listed if s.district_code == district]
+    figures = catalog.school_figures(session, [s.id for s in listed])
+    tuition = {s.id: _tuition_from(request, session, s.id, vehicle_class or "C1") for s in listed}
+    session.commit()
+    return render(
+        request,
+        who,
+        "learner/schools.html",
+        schools=listed,
+        figures=figures,
+        tuition=tuition,
+        vehicle_class=vehicle_class,
+        district=district,
+        districts=districts,
+    )
+
+
+def _tuition_from(request: Request, session: SessionDep, school_id: str, cls: str) -> int | None:
+    fees = session.get(FeeSchedule, (school_id, cls))
+    school = session.get(School, school_id)
+    policy = request.app.state.policies.get(school.city_code) if school else None
+    hours = policy.hours.get(cls) if policy else None
+    payment = service.stage_fees(fees, hours)
+    return next(s.fee_fen for s in payment if s.stage == Stage.payment)
+
+
+@router.get("/schools/{school_id}")
+def school_detail(
+    request: Request,
+    who: VisitorDep,
+    learner: LearnerPage,
+    session: SessionDep,
+    school_id: str,
+    vehicle_class: str = "C1",
+) -> HTMLResponse:
+    school = session.get(School, school_id)
+    if school is None or not school.compliant:
+        raise HTTPException(404, "驾校不存在")
+    coaches = catalog.active_coaches(session, school_id)
+    fees = _fees_by_class(session, school_id)
+    cls = vehicle_class if vehicle_class in school.vehicle_classes else school.vehicle_classes[0]
+    policy = request.app.state.policies.get(school.city_code)
+    hours = policy.hours.get(cls) if policy else None
+    figures = catalog.school_figures(session, [school_id])[school_id]
+    session.commit()
+    return render(
+        request,
+        who,
+        "learner/school.html",
+        title=city_title(request, school.city_code),
+        school=school,
+        coaches=coaches,
+        fees=fees,
+        vehicle_class=cls,
+        stages=service.stage_fees(fees.get(cls), hours),
+        figures=figures,
+        this_year=datetime.now(CHINA).year,
+        learner=learner,
+    )
+
+
+@router.post("/enrol")
+async def enrol(
+    request: Request,
+    who: VisitorDep,
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+) -> Response:
+    school_id = field(form, "school_id")
+    back = f"/learner/schools/{school_id}"
+    if learner.real_name is None or learner.id_number is None:
+        return redirect(settings, "/learner/realname", "报名前请先完成实名认证", ok=False)
+    school = session.get(School, school_id)
+    try:
+        body = JourneyCreate(
+            school_id=school_id,
+            coach_id=field(form, "coach_id"),
+            vehicle_class=field(form, "vehicle_class"),
+            name=learner.real_name,
+            phone=learner.phone or field(form, "phone"),
+            id_number=learner.id_number,
+            lat=school.lat if school else 0.0,
+            lon=school.lon if school else 0.0,
+        )
+        wf_id = await service.enrol(
+            session, settings, client, request.app.state.policies, learner, body
+        )
+    except ValidationError as exc:
+        return redirect(settings, back, _validation_message(exc), ok=False)
+    except HTTPException as exc:
+        return redirect(settings, back, explain(exc), ok=False)
+    return redirect(settings, f"/learner/journeys/{wf_id}", "报名已提交")
+
+
+# ---- the journey ----------------------------------------------------------------------------
+
+
+def _health_slots(now: datetime) -> list[str]:
+    """The next three days' check-up times, as the centres take them (China time)."""
+    days = [(now + timedelta(days=d)).date() for d in (1, 2, 3)]
+    return [f"{day.isoformat()}T{t}" for day in days for t in HEALTH_SLOT_TIMES]
+
+
+def _refresh(view: JourneyView) -> int | None:
+    s = view.state
+    if s.status is not Status.active:
+        return None
+    busy = s.waiting_on in (WaitingOn.platform, WaitingOn.bank, WaitingOn.health_centre)
+    return REFRESH_SECONDS if busy and not s.orders else None
+
+
+@router.get("/journeys/{wf_id}")
+async def journey(
+    request: Request,
+    who: VisitorDep,
+    learner: LearnerPage,
+    session: SessionDep,
+    client: TemporalDep,
+    wf_id: str,
+) -> HTMLResponse:
+    view = await service.learner_journey(session, client, wf_id, learner)
+    school = session.get(School, view.school_id)
+    fees = session.get(FeeSchedule, (view.school_id, view.vehicle_class))
+    policy = request.app.state.policies.get(view.city_code)
+    hours = policy.hours.get(view.vehicle_class) if policy else None
+    s = view.state
+    centres = (
+        nearest_centres(session, view.city_code, school.lat, school.lon)
+        if school and s.stage is Stage.health_check
+        else []
+    )
+    session.commit()
+    order = next((o for o in reversed(s.orders) if o.status == "pending"), None)
+    return render(
+        request,
+        who,
+        "learner/journey.html",
+        title=city_title(request, view.city_code),
+        view=view,
+        s=s,
+        school=school,
+        stages=service.stage_fees(fees, hours, s.health.fee_fen or None),
+        stage_order=[st.value for st in Stage],
+        stage_names=STAGE_NAMES,
+        centres=centres,
+        health_slots=_health_slots(datetime.now(CHINA)),
+        channels=CHANNEL_NAMES,
+        order=order,
+        refund_fen=service.withdrawal_refund_fen(view),
+        refresh=_refresh(view),
+    )
+
+
+def _back(wf_id: str) -> str:
+    return f"/learner/journeys/{wf_id}"
+
+
+@router.post("/journeys/{wf_id}/health-check")
+async def book_health_check(
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+) -> Response:
+    key = form_idempotency(session, learner, form)
+    slot = field(form, "slot")
+    try:
+        if slot not in _health_slots(datetime.now(CHINA)):
+            raise HTTPException(422, "请选择体检时间")
+        await service.book_health_check(
+            session, client, learner, wf_id, field(form, "centre_id"), slot, key
+        )
+    except HTTPException as exc:
+        return redirect(settings, _back(wf_id), explain(exc), ok=False)
+    return redirect(settings, _back(wf_id), "体检已预约，请按时前往")
+
+
+@router.post("/journeys/{wf_id}/signature")
+async def sign_contract(
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+) -> Response:
+    """The drawing pad's PNG (static/signature-pad.js posts it with the form's tokens)."""
+    upload = form.get("signature")
+    image = await upload.read(service.SIGNATURE_READ_LIMIT) if hasattr(upload, "read") else b""
+    key = form_idempotency(session, learner, form)
+    try:
+        await service.sign_contract(session, client, learner, wf_id, image, key)
+    except HTTPException as exc:
+        return redirect(settings, _back(wf_id), explain(exc), ok=False)
+    return redirect(settings, _back(wf_id), "合同已签署")
+
+
+@router.post("/journeys/{wf_id}/payment")
+async def pay(
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+) -> Response:
+    """Creates the order and sends the learner to the channel's payment page."""
+    key = form_idempotency(session, learner, form)
+    try:
+        channel = Channel(field(form, "channel"))
+        outcome = await service.create_payment(
+            session, client, learner, wf_id, channel.value, None, key
+        )
+    except ValueError:
+        return redirect(settings, _back(wf_id), "请选择支付方式", ok=False)
+    except HTTPException as exc:
+        return redirect(settings, _back(wf_id), explain(exc), ok=False)
+    return redirect(settings, outcome.pay_url or _back(wf_id))
+
+
+@router.get("/journeys/{wf_id}/contract.pdf")
+async def contract_pdf(
+    learner: LearnerPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+) -> Response:
+    c = (await service.learner_journey(session, client, wf_id, learner)).state.contract
+    name = f"{c.contract_no or 'contract'}.pdf"
+    return docs.pdf_response(settings, "contract", c.signed_sha256 or c.preview_sha256, name)
+
+
+@router.get("/journeys/{wf_id}/invoice.pdf")
+async def invoice_pdf(
+    learner: LearnerPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+) -> Response:
+    s = (await service.learner_journey(session, client, wf_id, learner)).state
+    return docs.pdf_response(settings, "invoice", s.invoice_sha256, f"{s.invoice_no}.pdf")
+
+
+class WithdrawReason(BaseModel):
+    reason: Reason
+
+
+@router.post("/journeys/{wf_id}/withdraw")
+async def withdraw(
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+) -> Response:
+    """退学: only when the learner confirms the refund the page showed them, still the same."""
+    key = form_idempotency(session, learner, form)
+    try:
+        view = await service.learner_journey(session, client, wf_id, learner)
+        if field(form, "refund_fen") != str(service.withdrawal_refund_fen(view)):
+            raise HTTPException(409, "退款金额已变化，请核对后重新确认")
+        reason = WithdrawReason(reason=field(form, "reason") or "学员申请退学").reason
+        await service.withdraw(session, client, learner, wf_id, reason, key)
+    except ValidationError as exc:
+        return redirect(settings, _back(wf_id), _validation_message(exc), ok=False)
+    except HTTPException as exc:
+        return redirect(settings, _back(wf_id), explain(exc), ok=False)
+    return redirect(settings, _back(wf_id), "已申请退学，未拨付的培训费将原路退回")
