@@ -1,5 +1,5 @@
-// The contract's drawing pad: draw with a finger or a mouse, then the PNG is posted with the
-// form's CSRF token and form key (the server checks and normalises it).
+// The contract's drawing pad: draw with a finger or a mouse; the PNG goes in the form's file
+// field and the form is posted with its CSRF token and form key (the server checks the image).
 (function () {
   var pad = document.getElementById("pad"), form = document.getElementById("sign-form");
   var hint = document.getElementById("pad-hint"), ctx = pad.getContext("2d"), drawn = 0, last = null;
@@ -23,11 +23,11 @@
     if (drawn < 40) { hint.textContent = "请先在签名板上签名"; return; }
     document.getElementById("pad-submit").disabled = true;
     pad.toBlob(function (png) {
-      var data = new FormData(form);
-      data.append("signature", png, "signature.png");
-      fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
-        .then(function (r) { window.location.href = r.url; })
-        .catch(function () { hint.textContent = "提交失败，请重试"; document.getElementById("pad-submit").disabled = false; });
+      // A real form submission (not fetch), so the answer's redirect and message show as usual.
+      var files = new DataTransfer();
+      files.items.add(new File([png], "signature.png", { type: "image/png" }));
+      document.getElementById("pad-file").files = files.files;
+      form.submit();
     }, "image/png");
   });
 })();

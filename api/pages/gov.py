@@ -40,7 +40,7 @@ def dashboard(
         request,
         who,
         "gov/dashboard.html",
-        title=f"{regulator.display_name} · 监管",
+        title=regulator.display_name,
         schools=schools,
         stages=stages,
         stage_names=STAGE_NAMES,
@@ -59,7 +59,7 @@ async def stuck(
     session: SessionDep,
     settings: SettingsDep,
     client: TemporalDep,
-    minutes: int = Query(DEFAULT_STUCK_SECONDS // 60, ge=1, le=60 * 24 * 365),
+    minutes: int = Query(DEFAULT_STUCK_SECONDS // 60, ge=0, le=60 * 24 * 365),
 ) -> HTMLResponse:
     found = await service.stuck_journeys(session, client, regulator, minutes * 60, limit=200)
     links = {
@@ -72,7 +72,7 @@ async def stuck(
         request,
         who,
         "gov/stuck.html",
-        title=f"{regulator.display_name} · 监管",
+        title=regulator.display_name,
         journeys=found,
         links=links,
         minutes=minutes,

@@ -34,7 +34,7 @@ from workflows.journey_state import STAGE_NAMES, Channel, JourneyView, Stage, St
 router = APIRouter(prefix="/learner", include_in_schema=False)
 CHANNEL_NAMES = {Channel.unionpay: "云闪付", Channel.alipay: "支付宝", Channel.wechat: "微信支付"}
 HEALTH_SLOT_TIMES = ("08:30", "14:30")
-# Stages whose next move is not the learner's: the page looks again by itself.
+# How often a page whose next move is not the learner's looks again by itself.
 REFRESH_SECONDS = 3
 
 
@@ -213,12 +213,19 @@ def _health_slots(now: datetime) -> list[str]:
     return [f"{day.isoformat()}T{t}" for day in days for t in HEALTH_SLOT_TIMES]
 
 
+def _paid(view: JourneyView) -> bool:
+    return any(o.status == "paid" and o.purpose == "tuition" for o in view.state.orders)
+
+
 def _refresh(view: JourneyView) -> int | None:
+    """While the journey's next move is someone else's, the page looks again by itself."""
     s = view.state
     if s.status is not Status.active:
         return None
+    if s.stage is Stage.payment:
+        return REFRESH_SECONDS if _paid(view) else None
     busy = s.waiting_on in (WaitingOn.platform, WaitingOn.bank, WaitingOn.health_centre)
-    return REFRESH_SECONDS if busy and not s.orders else None
+    return REFRESH_SECONDS if busy else None
 
 
 @router.get("/journeys/{wf_id}")
@@ -258,6 +265,8 @@ async def journey(
         health_slots=_health_slots(datetime.now(CHINA)),
         channels=CHANNEL_NAMES,
         order=order,
+        paid=_paid(view),
+        city_name=policy.city_name if policy else "",
         refund_fen=service.withdrawal_refund_fen(view),
         refresh=_refresh(view),
     )

@@ -47,7 +47,7 @@ def console(
         request,
         who,
         "school/console.html",
-        title=f"{school.name if school else ''} · 驾校管理",
+        title=school.name if school else "驾校管理",
         pending=pending,
         journeys=journeys,
         by_stage=[(STAGE_NAMES[s], by_stage[s.value]) for s in Stage if by_stage[s.value]],
