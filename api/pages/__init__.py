@@ -29,7 +29,8 @@ def install_pages(app: FastAPI) -> None:
         return RedirectResponse(f"{to}?next={exc.path}", status_code=303)
 
     async def error_page(request: Request, status: int, heading: str, message: str) -> Response:
-        with Session(engine_for(request.app.state.settings.database_url)) as session:
+        engine = engine_for(request.app.state.settings.database_url)
+        with Session(engine, expire_on_commit=False) as session:
             who = await visitor(request, session)
         return render(request, who, "error.html", status, heading=heading, message=message)
 
