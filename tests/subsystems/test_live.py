@@ -1,4 +1,4 @@
-"""All five simulators over real HTTP (uvicorn on free ports), as the runner serves them."""
+"""All six simulators over real HTTP (uvicorn on free ports), as the runner serves them."""
 
 import asyncio
 from pathlib import Path
@@ -133,7 +133,7 @@ async def test_timing_and_exam_over_http(tmp_path: Path):
         httpx.AsyncClient(timeout=5) as http,
     ):
         hook = receiver_urls["receiver"] + "/hook"
-        assert set(sims.urls) == {"national", "health", "bank", "timing", "exam"}
+        assert set(sims.urls) == {"national", "health", "bank", "timing", "exam", "sms"}
         timing, exam, national = (sims.urls[n] for n in ("timing", "exam", "national"))
 
         # File, train one lesson, and pass the record on to the national platform.
@@ -231,6 +231,7 @@ def test_runner_flags():
         "bank": 8103,
         "timing": 8104,
         "exam": 8105,
+        "sms": 8107,
     }
     args = parse_args(["--timing-port", "9104", "--exam-auto-pass-seconds", "2.5"])
     assert (args.timing_port, args.exam_port, args.exam_auto_pass_seconds) == (9104, 8105, 2.5)
