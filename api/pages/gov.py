@@ -13,10 +13,20 @@ from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.funds import Funds, funds
 from api.pages.charts import bar_chart
 from api.pages.web import RegulatorPage, VisitorDep, render
-from workflows.journey_state import STAGE_NAMES, Stage
+from workflows.journey_state import STAGE_NAMES, Stage, WaitingOn
 
 router = APIRouter(prefix="/gov", include_in_schema=False)
 DEFAULT_STUCK_SECONDS = 3600
+WAITING_NAMES = {
+    WaitingOn.platform: "平台处理中",
+    WaitingOn.learner: "学员",
+    WaitingOn.school: "驾校",
+    WaitingOn.health_centre: "体检机构",
+    WaitingOn.bank: "银行",
+    WaitingOn.regulator: "监管部门",
+    WaitingOn.exam_centre: "考试（12123）",
+    WaitingOn.nobody: "—",
+}
 
 
 @router.get("")
@@ -61,6 +71,7 @@ async def stuck(
     client: TemporalDep,
     minutes: int = Query(DEFAULT_STUCK_SECONDS // 60, ge=0, le=60 * 24 * 365),
 ) -> HTMLResponse:
+    school_names = {s.id: s.name for s in service.region_schools(session, regulator)}
     found = await service.stuck_journeys(session, client, regulator, minutes * 60, limit=200)
     links = {
         j.workflow_id: service.temporal_ui_link(
@@ -76,5 +87,6 @@ async def stuck(
         journeys=found,
         links=links,
         minutes=minutes,
-        stage_names=STAGE_NAMES,
+        school_names=school_names,
+        waiting_names=WAITING_NAMES,
     )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from api import catalog
 from api import documents as docs
 from api import learner_service as service
+from api import training_service as training
 from api.accounts import bind_real_name
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import problems
@@ -20,6 +21,7 @@ from api.pages.web import (
     CheckedForm,
     LearnerPage,
     VisitorDep,
+    china,
     city_title,
     explain,
     field,
@@ -28,7 +30,7 @@ from api.pages.web import (
     render,
 )
 from models.registry import FeeSchedule, School
-from models.training import CHINA
+from models.training import CHINA, TrainingSlotPublic
 from workflows.journey_state import STAGE_NAMES, Channel, JourneyView, Stage, Status, WaitingOn
 
 router = APIRouter(prefix="/learner", include_in_schema=False)
@@ -248,6 +250,8 @@ async def journey(
         if school and s.stage is Stage.health_check
         else []
     )
+    slots = training.bookable_slots(session, view, learner, policy) if policy else []
+    coaches = {c.id: c.name for c in catalog.active_coaches(session, view.school_id)}
     session.commit()
     order = next((o for o in reversed(s.orders) if o.status == "pending"), None)
     return render(
@@ -269,7 +273,20 @@ async def journey(
         city_name=policy.city_name if policy else "",
         refund_fen=service.withdrawal_refund_fen(view),
         refresh=_refresh(view),
+        calendar=_by_day(slots),
+        coaches=coaches,
+        bookings=[b for b in s.bookings if b.status == "booked"],
+        records=[r for r in s.records if r.status == "pending"],
+        archive_kinds=training.ARCHIVE_KINDS,
     )
+
+
+def _by_day(slots: list[TrainingSlotPublic]) -> list[tuple[str, list[TrainingSlotPublic]]]:
+    """The booking calendar: open slots by China day, in time order."""
+    days: dict[str, list[TrainingSlotPublic]] = {}
+    for slot in sorted(slots, key=lambda s: s.start):
+        days.setdefault(china(slot.start).strftime("%m-%d %a"), []).append(slot)
+    return list(days.items())
 
 
 def _back(wf_id: str) -> str:
@@ -366,7 +383,9 @@ async def invoice_pdf(
     return docs.pdf_response(settings, "invoice", s.invoice_sha256, f"{s.invoice_no}.pdf")
 
 
-class WithdrawReason(BaseModel):
+class GivenReason(BaseModel):
+    """A reason a person gives: for withdrawing, or for disputing a record."""
+
     reason: Reason
 
 
@@ -385,10 +404,83 @@ async def withdraw(
         view = await service.learner_journey(session, client, wf_id, learner)
         if field(form, "refund_fen") != str(service.withdrawal_refund_fen(view)):
             raise HTTPException(409, "退款金额已变化，请核对后重新确认")
-        reason = WithdrawReason(reason=field(form, "reason") or "学员申请退学").reason
+        reason = GivenReason(reason=field(form, "reason") or "学员申请退学").reason
         await service.withdraw(session, client, learner, wf_id, reason, key)
     except ValidationError as exc:
         return redirect(settings, _back(wf_id), _validation_message(exc), ok=False)
     except HTTPException as exc:
         return redirect(settings, _back(wf_id), explain(exc), ok=False)
     return redirect(settings, _back(wf_id), "已申请退学，未拨付的培训费将原路退回")
+
+
+# ---- training: the booking calendar, records, the archive ----------------------------------
+
+
+@router.post("/journeys/{wf_id}/bookings")
+async def book_slot(
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+) -> Response:
+    key = form_idempotency(session, learner, form)
+    try:
+        await training.book_slot(session, client, learner, wf_id, field(form, "slot_id"), key)
+    except HTTPException as exc:
+        return redirect(settings, _back(wf_id), explain(exc), ok=False)
+    return redirect(settings, _back(wf_id), "已预约课时")
+
+
+@router.post("/journeys/{wf_id}/bookings/{booking_id}/cancel")
+async def cancel_booking(
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+    booking_id: str,
+) -> Response:
+    key = form_idempotency(session, learner, form)
+    try:
+        await training.cancel_booking(session, client, learner, wf_id, booking_id, "", key)
+    except HTTPException as exc:
+        return redirect(settings, _back(wf_id), explain(exc), ok=False)
+    return redirect(settings, _back(wf_id), "已取消预约")
+
+
+@router.post("/journeys/{wf_id}/records/{record_no}")
+async def decide_record(
+    learner: LearnerPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+    record_no: str,
+) -> Response:
+    """Confirms a session's record, or disputes it (异议) with the reason given."""
+    key = form_idempotency(session, learner, form)
+    disputing = field(form, "decision") == "dispute"
+    try:
+        reason = GivenReason(reason=field(form, "reason")).reason if disputing else ""
+        await training.decide_record(session, client, learner, wf_id, record_no, reason, key)
+    except ValidationError:
+        return redirect(settings, _back(wf_id), "请填写异议原因", ok=False)
+    except HTTPException as exc:
+        return redirect(settings, _back(wf_id), explain(exc), ok=False)
+    return redirect(settings, _back(wf_id), "已提交异议" if disputing else "已确认学时")
+
+
+@router.get("/journeys/{wf_id}/documents/{kind}.pdf")
+async def archive_pdf(
+    learner: LearnerPage,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+    kind: str,
+) -> Response:
+    return await training.archive_document(session, settings, client, learner, wf_id, kind)

@@ -15,6 +15,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -26,6 +27,7 @@ from api.accounts import session_user
 from api.deps import SessionDep, SettingsDep
 from api.idempotency import KEY_PATTERN, Idempotency
 from core.config import ROOT, Settings
+from models.training import CHINA
 from models.users import Role, User
 from workflows.journey_state import STAGE_NAMES, Stage
 
@@ -45,7 +47,13 @@ def yuan(fen: int | None) -> str:
     return "—" if fen is None else f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
+def china(moment: datetime) -> datetime:
+    """A stored moment (UTC; SQLite gives it back naive) in China time, as people read it."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA)
+
+
 TEMPLATES.env.filters["yuan"] = yuan
+TEMPLATES.env.filters["cn"] = lambda moment, fmt="%m-%d %H:%M": china(moment).strftime(fmt)
 TEMPLATES.env.filters["stage_name"] = lambda s: STAGE_NAMES.get(Stage(s), s) if s else "—"
 TEMPLATES.env.globals["form_key"] = lambda: uuid.uuid4().hex
 

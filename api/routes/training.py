@@ -5,19 +5,16 @@ view. The journey's validators refuse what the rules forbid (409, nothing writte
 that cannot be right is a 422 naming the field before the journey is asked at all.
 """
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from activities.bookings import open_slots
-from activities.slots import held
-from api import documents as docs
+from api import training_service as service
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
-from api.errors import field_error, not_found
+from api.errors import field_error
 from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason
 from api.journeys import (
     ApplicantData,
@@ -28,21 +25,17 @@ from api.journeys import (
 )
 from api.routes.learner import own_journey
 from models.registry import Coach
-from models.training import TrainingSlotPublic, hour_starts, resource
+from models.training import TrainingSlotPublic
 from policy.model import Policy
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     BookExam,
-    BookSlotRequest,
-    CancelBookingRequest,
     CancelExam,
     CoachChangeRequest,
     FollowupReview,
     JourneyView,
     RateStage,
-    RecordDecision,
     StageReportAction,
-    Status,
     Subject,
     Transfer,
     UpdateOutcome,
@@ -51,7 +44,7 @@ from workflows.journey_state import (
 router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
 
 Stars = Annotated[int, Field(ge=1, le=5)]
-ARCHIVE_KINDS = ("registration", "teaching_log", "training_records", "certificate")
+ARCHIVE_KINDS = service.ARCHIVE_KINDS
 
 
 def _policy(request: Request, view: JourneyView) -> Policy:
@@ -73,29 +66,7 @@ async def list_open_slots(
     they already booked, in this journey or another, is left out); empty when the stage books
     none."""
     view = await own_journey(session, client, wf_id, learner)
-    subject = str(view.state.stage)
-    if subject not in ("field", "road") or view.state.status != Status.active:
-        return []
-    horizon = _policy(request, view).training.booking_horizon_days
-    slots = open_slots(session, view.school_id, subject, datetime.now(UTC), horizon)
-    hours = {s.id: set(hour_starts(_utc(s.start), _utc(s.end))) for s in slots}
-    every_hour = sorted(set().union(*hours.values()))
-    busy = {
-        _utc(h.hour_start)
-        for h in (
-            held(session, [resource("learner", learner.id)], every_hour) if every_hour else []
-        )
-    }
-    return [
-        TrainingSlotPublic.model_validate(s, from_attributes=True)
-        for s in slots
-        if not hours[s.id] & busy
-    ]
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they are stored in UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return service.bookable_slots(session, view, learner, _policy(request, view))
 
 
 class BookingCreate(BaseModel):
@@ -111,9 +82,7 @@ async def book_slot(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
-    req = BookSlotRequest(body.slot_id)
-    return await run_update(client, wf_id, LearnerJourney.book_slot, req, key)
+    return await service.book_slot(session, client, learner, wf_id, body.slot_id, key)
 
 
 class BookingCancel(BaseModel):
@@ -130,9 +99,8 @@ async def cancel_booking(
     key: IdempotencyKey,
     body: BookingCancel | None = None,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
-    req = CancelBookingRequest(booking_id, body.reason if body else "")
-    return await run_update(client, wf_id, LearnerJourney.cancel_booking, req, key)
+    reason = body.reason if body else ""
+    return await service.cancel_booking(session, client, learner, wf_id, booking_id, reason, key)
 
 
 # ---- training records: confirm or dispute (学时确认) ------------------------------------------
@@ -147,10 +115,7 @@ async def confirm_record(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
-    return await run_update(
-        client, wf_id, LearnerJourney.confirm_record, RecordDecision(record_no), key
-    )
+    return await service.decide_record(session, client, learner, wf_id, record_no, "", key)
 
 
 class Dispute(BaseModel):
@@ -167,9 +132,8 @@ async def dispute_record(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
-    req = RecordDecision(record_no, dispute_reason=body.reason)
-    return await run_update(client, wf_id, LearnerJourney.confirm_record, req, key)
+    reason = body.reason
+    return await service.decide_record(session, client, learner, wf_id, record_no, reason, key)
 
 
 # ---- stages: theory confirmation with a rating, the stage report (阶段报审) -----------------
@@ -343,8 +307,4 @@ async def archive_pdf(
     learner: LearnerUser,
 ) -> Response:
     """One archive document, once the learner has graduated (404 before)."""
-    if kind not in ARCHIVE_KINDS:
-        raise not_found("document")
-    s = (await own_journey(session, client, wf_id, learner)).state
-    name = f"{s.certificate_no or wf_id}-{kind}.pdf"
-    return docs.pdf_response(settings, kind, s.archive.get(kind, ""), name)
+    return await service.archive_document(session, settings, client, learner, wf_id, kind)

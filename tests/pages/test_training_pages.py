@@ -1,0 +1,99 @@
+"""The learner's training on the pages: a slot booked and cancelled on the booking calendar, a
+session's record confirmed, another disputed. The demo script brings the journey to 科目二."""
+
+import re
+from pathlib import Path
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from models.demo import DEMO_PASSWORD
+from scripts.demo_journey import Demo, DemoUrls
+from tests.e2e import platform
+from tests.pages.test_access import csrf
+
+
+def flash(html: str) -> str:
+    return " ".join(re.findall(r'class="flash[^"]*"[^>]*>([^<]+)', html))
+
+
+def forms(html: str, action: str) -> list[str]:
+    """The form keys of every form posting to an action ending in `action`."""
+    return re.findall(
+        rf'action="[^"]*{re.escape(action)}"[^>]*>\s*<input type="hidden" name="csrf" '
+        r'value="[^"]+"><input type="hidden" name="form_key" value="([0-9a-f]+)">',
+        html,
+    )
+
+
+async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with platform(dev_env, tmp_path, health_auto_result_seconds=0.2) as p, p.worker():
+        urls = DemoUrls(
+            api=p.settings.api_base_url,
+            timing=p.sims.urls["timing"],
+            exam=p.sims.urls["exam"],
+            bank=p.sims.urls["bank"],
+            health=p.sims.urls["health"],
+        )
+        async with httpx.AsyncClient(timeout=30) as http:
+            demo = Demo(http, urls, "learner1", lambda _: None, 60.0, DEMO_PASSWORD)
+            for step in (demo.enrol, demo.health_check, demo.signing, demo.contract, demo.payment):
+                await step()
+            await demo.train("theory")
+            await demo.until(lambda s: s["stage"] == "field", "科目二")
+            page = f"/learner/journeys/{demo.wf_id}"
+            async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
+                token = await csrf(b, "/login")
+                login = {"csrf": token, "username": "learner1", "password": DEMO_PASSWORD}
+                await b.post("/login", data=login)
+                html = (await b.get(page)).text
+                assert "预约练车" in html
+                slot_ids = re.findall(r'name="slot_id" value="([^"]+)"', html)
+                token = await csrf(b, page)
+
+                async def book(slot_id: str) -> str:
+                    r = await b.post(
+                        f"{page}/bookings",
+                        data={"csrf": token, "form_key": slot_id, "slot_id": slot_id},
+                        follow_redirects=True,
+                    )
+                    assert "已预约课时" in flash(r.text), flash(r.text)
+                    return r.text
+
+                html = await book(slot_ids[0])
+                (cancel_key,) = forms(html, "/cancel")
+                booking_id = re.search(r'/bookings/([^/"]+)/cancel"', html).group(1)  # type: ignore[union-attr]
+                r = await b.post(
+                    f"{page}/bookings/{booking_id}/cancel",
+                    data={"csrf": token, "form_key": cancel_key},
+                    follow_redirects=True,
+                )
+                assert "已取消预约" in flash(r.text) and "/cancel" not in r.text
+
+                # Two sessions trained: one record confirmed, the other disputed.
+                for slot_id in slot_ids[1:3]:
+                    await book(slot_id)
+                s = await demo.state()
+                await demo.train_bookings(
+                    "field", [x for x in s["bookings"] if x["status"] == "booked"]
+                )
+                html = (await b.get(page)).text
+                records = re.findall(r'id="record-([^"]+)"', html)
+                assert len(records) == 2
+                for record_no, decision in zip(records, ("confirm", "dispute"), strict=True):
+                    r = await b.post(
+                        f"{page}/records/{record_no}",
+                        data={
+                            "csrf": token,
+                            "form_key": f"k{record_no}",
+                            "decision": decision,
+                            "reason": "教练未到场",
+                        },
+                        follow_redirects=True,
+                    )
+                    expected = "已确认学时" if decision == "confirm" else "已提交异议"
+                    assert expected in flash(r.text), flash(r.text)
+            by_no = {r["record_no"]: r["status"] for r in (await demo.state())["records"]}
+            assert [by_no[n] for n in records] == ["confirmed", "disputed"]
