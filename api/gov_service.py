@@ -8,14 +8,23 @@ from sqlmodel import Session, col, func, select
 from temporalio.client import Client
 
 from api.errors import api_error, not_found
-from api.journeys import journey_view
+from api.idempotency import Idempotency
+from api.journeys import journey_view, run_update
 from api.visibility import JourneySummary, list_journeys, quote
 from core.regions import region_covers, region_prefix
 from models.journeys import JourneyRecord
 from models.registry import School
 from models.users import User
 from workflows import search_attributes as sa
-from workflows.journey_state import JourneyView, Status
+from workflows.journey import LearnerJourney
+from workflows.journey_state import (
+    DisputeRuling,
+    JourneyView,
+    StageReportAction,
+    Status,
+    UpdateOutcome,
+    WaitingOn,
+)
 
 
 def region_schools(session: Session, regulator: User) -> list[School]:
@@ -99,3 +108,52 @@ def active_by_stage_and_school(session: Session, regulator: User) -> Counter[tup
 def temporal_ui_link(ui_url: str, namespace: str, wf_id: str) -> str:
     """The journey in the Temporal Web UI (ops see there why it waits)."""
     return f"{ui_url.rstrip('/')}/namespaces/{namespace}/workflows/{wf_id}"
+
+
+async def decide_stage_report(
+    session: Session,
+    client: Client,
+    regulator: User,
+    wf_id: str,
+    subject: str,
+    approve: bool,
+    reason: str,
+    key: Idempotency,
+) -> UpdateOutcome:
+    await regulator_journey(session, client, wf_id, regulator)
+    action = StageReportAction(
+        subject, regulator.id, approve=approve, reason=reason, role="regulator"
+    )
+    return await run_update(client, wf_id, LearnerJourney.stage_report, action, key)
+
+
+async def rule_dispute(
+    session: Session,
+    client: Client,
+    regulator: User,
+    wf_id: str,
+    record_no: str,
+    uphold: bool,
+    reason: str,
+    key: Idempotency,
+) -> UpdateOutcome:
+    """The regulator rules on a dispute the school contested."""
+    await regulator_journey(session, client, wf_id, regulator)
+    req = DisputeRuling(record_no, regulator.id, uphold, reason)
+    return await run_update(client, wf_id, LearnerJourney.rule_dispute, req, key)
+
+
+def awaiting_regulator(session: Session, regulator: User) -> list[JourneyRecord]:
+    """Active journeys of the region whose next move is the regulator's (a stage report)."""
+    prefix = region_prefix(regulator.region_code or "")
+    return list(
+        session.exec(
+            select(JourneyRecord)
+            .where(
+                col(JourneyRecord.city_code).startswith(prefix),
+                JourneyRecord.status == Status.active.value,
+                JourneyRecord.waiting_on == WaitingOn.regulator.value,
+            )
+            .order_by(col(JourneyRecord.stage_entered_at))
+        ).all()
+    )

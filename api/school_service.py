@@ -9,7 +9,13 @@ from api.journeys import journey_view, run_update
 from models.journeys import JourneyRecord
 from models.users import User
 from workflows.journey import LearnerJourney
-from workflows.journey_state import JourneyView, StaffDecision, UpdateOutcome
+from workflows.journey_state import (
+    DisputeAnswer,
+    JourneyView,
+    StaffDecision,
+    StageReportAction,
+    UpdateOutcome,
+)
 
 
 async def staff_journey(session: Session, client: Client, wf_id: str, staff: User) -> JourneyView:
@@ -45,3 +51,29 @@ async def reject_signing(
     await staff_journey(session, client, wf_id, staff)
     decision = StaffDecision(staff.id, reason)
     return await run_update(client, wf_id, LearnerJourney.reject_signing, decision, key)
+
+
+async def submit_stage_report(
+    session: Session, client: Client, staff: User, wf_id: str, subject: str, key: Idempotency
+) -> UpdateOutcome:
+    """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
+    await staff_journey(session, client, wf_id, staff)
+    req = StageReportAction(subject, staff.id, role="school_staff")
+    return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
+
+
+async def answer_dispute(
+    session: Session,
+    client: Client,
+    staff: User,
+    wf_id: str,
+    record_no: str,
+    concede: bool,
+    answer: str,
+    key: Idempotency,
+) -> UpdateOutcome:
+    """The school answers a learner's dispute of a training record: concede, or contest it
+    before the regulator."""
+    await staff_journey(session, client, wf_id, staff)
+    req = DisputeAnswer(record_no, staff.id, concede, answer)
+    return await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key)

@@ -5,14 +5,29 @@ supervision per school. Calls api/gov_service.py and api/funds.py.
 Hooks for issue 10: pass rates, the service-quality index and the red/black list, complaints.
 """
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlmodel import col
 
 from api import gov_service as service
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.disputes import disputed_records
 from api.funds import Funds, funds
+from api.inputs import Answer
 from api.pages.charts import bar_chart
-from api.pages.web import RegulatorPage, VisitorDep, render
+from api.pages.web import (
+    CheckedForm,
+    RegulatorPage,
+    VisitorDep,
+    explain,
+    field,
+    form_idempotency,
+    redirect,
+    render,
+)
+from core.regions import region_prefix
+from models.journeys import JourneyRecord
 from workflows.journey_state import STAGE_NAMES, Stage, WaitingOn
 
 router = APIRouter(prefix="/gov", include_in_schema=False)
@@ -90,3 +105,85 @@ async def stuck(
         school_names=school_names,
         waiting_names=WAITING_NAMES,
     )
+
+
+# ---- stage reports to approve, disputes to rule on ------------------------------------------
+
+
+@router.get("/reports")
+def reports(
+    request: Request, who: VisitorDep, regulator: RegulatorPage, session: SessionDep
+) -> HTMLResponse:
+    journeys = service.awaiting_regulator(session, regulator)
+    session.commit()
+    return render(request, who, "gov/reports.html", title=regulator.display_name, journeys=journeys)
+
+
+class Ruling(BaseModel):
+    reason: Answer
+
+
+def _reason(form: CheckedForm, required: bool) -> str:
+    text = field(form, "reason")
+    return Ruling(reason=text).reason if required or text else ""
+
+
+@router.post("/journeys/{wf_id}/stages/{subject}/report")
+async def decide_report(
+    regulator: RegulatorPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+    subject: str,
+) -> Response:
+    key = form_idempotency(session, regulator, form)
+    approve = field(form, "decision") == "approve"
+    try:
+        reason = _reason(form, required=not approve)
+        await service.decide_stage_report(
+            session, client, regulator, wf_id, subject, approve, reason, key
+        )
+    except ValidationError:
+        return redirect(settings, "/gov/reports", "退回须填写原因", ok=False)
+    except HTTPException as exc:
+        return redirect(settings, "/gov/reports", explain(exc), ok=False)
+    return redirect(settings, "/gov/reports", "已审核通过" if approve else "已退回")
+
+
+@router.get("/disputes")
+async def disputes(
+    request: Request,
+    who: VisitorDep,
+    regulator: RegulatorPage,
+    session: SessionDep,
+    client: TemporalDep,
+) -> HTMLResponse:
+    scope = col(JourneyRecord.city_code).startswith(region_prefix(regulator.region_code or ""))
+    found = await disputed_records(session, client, scope, limit=100)
+    return render(request, who, "gov/disputes.html", title=regulator.display_name, disputes=found)
+
+
+@router.post("/journeys/{wf_id}/records/{record_no}/ruling")
+async def rule_dispute(
+    regulator: RegulatorPage,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    wf_id: str,
+    record_no: str,
+) -> Response:
+    key = form_idempotency(session, regulator, form)
+    uphold = field(form, "decision") == "uphold"
+    try:
+        reason = _reason(form, required=True)
+        await service.rule_dispute(
+            session, client, regulator, wf_id, record_no, uphold, reason, key
+        )
+    except ValidationError:
+        return redirect(settings, "/gov/disputes", "请填写裁决理由", ok=False)
+    except HTTPException as exc:
+        return redirect(settings, "/gov/disputes", explain(exc), ok=False)
+    return redirect(settings, "/gov/disputes", "已裁决")

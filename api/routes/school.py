@@ -14,7 +14,6 @@ from api.journeys import full_view_json, run_update
 from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
-    DisputeAnswer,
     JourneyView,
     NoShowReport,
     Stage,
@@ -88,9 +87,7 @@ async def submit_stage_report(
     key: IdempotencyKey,
 ) -> UpdateOutcome:
     """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
-    await school_journey(session, client, wf_id, staff)
-    req = StageReportAction(subject.value, staff.id, role="school_staff")
-    return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
+    return await service.submit_stage_report(session, client, staff, wf_id, subject.value, key)
 
 
 class DisputeAnswerBody(BaseModel):
@@ -110,9 +107,9 @@ async def answer_dispute(
 ) -> UpdateOutcome:
     """The school answers a learner's dispute of a training record: concede, or contest it
     before the regulator."""
-    await school_journey(session, client, wf_id, staff)
-    req = DisputeAnswer(record_no, staff.id, body.concede, body.answer)
-    return await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key)
+    return await service.answer_dispute(
+        session, client, staff, wf_id, record_no, body.concede, body.answer, key
+    )
 
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")

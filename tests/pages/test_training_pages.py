@@ -1,5 +1,6 @@
-"""The learner's training on the pages: a slot booked and cancelled on the booking calendar, a
-session's record confirmed, another disputed. The demo script brings the journey to 科目二."""
+"""Training on the pages: a learner books and cancels a slot on the booking calendar, confirms
+one session's record and disputes another; the school contests the dispute on its console and
+the regulator rules on it on the dashboard. The demo script brings the journey to 科目二."""
 
 import re
 from pathlib import Path
@@ -97,3 +98,34 @@ async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
                     assert expected in flash(r.text), flash(r.text)
             by_no = {r["record_no"]: r["status"] for r in (await demo.state())["records"]}
             assert [by_no[n] for n in records] == ["confirmed", "disputed"]
+
+            # The school contests the dispute on its console; the regulator upholds the record.
+            disputed = records[1]
+            for username, page_path, action, decision, done in (
+                ("school1", "/school/disputes", "answer", "contest", "已提出申辩"),
+                ("rizhao", "/gov/disputes", "ruling", "uphold", "已裁决"),
+            ):
+                async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
+                    token = await csrf(b, "/login")
+                    login = {"csrf": token, "username": username, "password": DEMO_PASSWORD}
+                    await b.post("/login", data=login)
+                    listed = (await b.get(page_path)).text
+                    assert f"/records/{disputed}/{action}" in listed
+                    r = await b.post(
+                        f"/{page_path.split('/')[1]}/journeys/{demo.wf_id}/records/{disputed}/{action}",
+                        data={
+                            "csrf": await csrf(b, page_path),
+                            "form_key": f"{username}-1",
+                            "decision": decision,
+                            "answer": "有车载记录为证",
+                            "reason": "车载记录完整",
+                        },
+                        follow_redirects=True,
+                    )
+                    assert done in flash(r.text), flash(r.text)
+            s = await demo.until(
+                lambda s: (
+                    {r["record_no"]: r["status"] for r in s["records"]}[disputed] == "confirmed"
+                ),
+                "the ruling",
+            )
