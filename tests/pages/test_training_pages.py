@@ -129,3 +129,28 @@ async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
                 ),
                 "the ruling",
             )
+
+            # Withdrawal shows the exact refund first, and pays back exactly that.
+            async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
+                token = await csrf(b, "/login")
+                login = {"csrf": token, "username": "learner1", "password": DEMO_PASSWORD}
+                await b.post("/login", data=login)
+                html = (await b.get(page)).text
+                found = re.search(r'name="refund_fen" value="(\d+)"', html)
+                shown = int(found.group(1))  # type: ignore[union-attr]
+                assert shown == s["money"]["deposited_fen"] - s["money"]["released_fen"] > 0
+                withdraw = {"csrf": await csrf(b, page), "reason": "工作调动"}
+                r = await b.post(
+                    f"{page}/withdraw",
+                    data={**withdraw, "form_key": "w1", "refund_fen": str(shown + 1)},
+                    follow_redirects=True,
+                )
+                assert "退款金额已变化" in flash(r.text)
+                r = await b.post(
+                    f"{page}/withdraw",
+                    data={**withdraw, "form_key": "w2", "refund_fen": str(shown)},
+                    follow_redirects=True,
+                )
+                assert "已申请退学" in flash(r.text), flash(r.text)
+            s = await demo.until(lambda s: s["stage"] == "closed", "the withdrawal")
+            assert s["money"]["refunded_fen"] == shown
