@@ -5,25 +5,20 @@ supervision per school. Calls api/gov_service.py and api/funds.py.
 Hooks for issue 10: pass rates, the service-quality index and the red/black list, complaints.
 """
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ValidationError
 from sqlmodel import col
 
 from api import gov_service as service
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.disputes import disputed_records
 from api.funds import Funds, funds
-from api.inputs import Answer
+from api.inputs import Answer, Reason
 from api.pages.charts import bar_chart
 from api.pages.web import (
-    CheckedForm,
     RegulatorPage,
+    RegulatorPost,
     VisitorDep,
-    explain,
-    field,
-    form_idempotency,
-    redirect,
     render,
 )
 from core.regions import region_prefix
@@ -119,37 +114,18 @@ def reports(
     return render(request, who, "gov/reports.html", title=regulator.display_name, journeys=journeys)
 
 
-class Ruling(BaseModel):
-    reason: Answer
-
-
-def _reason(form: CheckedForm, required: bool) -> str:
-    text = field(form, "reason")
-    return Ruling(reason=text).reason if required or text else ""
-
-
 @router.post("/journeys/{wf_id}/stages/{subject}/report")
-async def decide_report(
-    regulator: RegulatorPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-    subject: str,
-) -> Response:
-    key = form_idempotency(session, regulator, form)
-    approve = field(form, "decision") == "approve"
-    try:
-        reason = _reason(form, required=not approve)
+async def decide_report(post: RegulatorPost, wf_id: str, subject: str) -> Response:
+    client = await post.temporal()
+    approve = post.field("decision") == "approve"
+
+    async def decide() -> None:
+        reason = "" if approve else post.text("reason", Reason, "退回须填写原因")
         await service.decide_stage_report(
-            session, client, regulator, wf_id, subject, approve, reason, key
+            post.session, client, post.user, wf_id, subject, approve, reason, post.key
         )
-    except ValidationError:
-        return redirect(settings, "/gov/reports", "退回须填写原因", ok=False)
-    except HTTPException as exc:
-        return redirect(settings, "/gov/reports", explain(exc), ok=False)
-    return redirect(settings, "/gov/reports", "已审核通过" if approve else "已退回")
+
+    return await post.act("/gov/reports", "已审核通过" if approve else "已退回", decide)
 
 
 @router.get("/disputes")
@@ -166,24 +142,14 @@ async def disputes(
 
 
 @router.post("/journeys/{wf_id}/records/{record_no}/ruling")
-async def rule_dispute(
-    regulator: RegulatorPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-    record_no: str,
-) -> Response:
-    key = form_idempotency(session, regulator, form)
-    uphold = field(form, "decision") == "uphold"
-    try:
-        reason = _reason(form, required=True)
+async def rule_dispute(post: RegulatorPost, wf_id: str, record_no: str) -> Response:
+    client = await post.temporal()
+    uphold = post.field("decision") == "uphold"
+
+    async def rule() -> None:
+        reason = post.text("reason", Answer, "请填写裁决理由")
         await service.rule_dispute(
-            session, client, regulator, wf_id, record_no, uphold, reason, key
+            post.session, client, post.user, wf_id, record_no, uphold, reason, post.key
         )
-    except ValidationError:
-        return redirect(settings, "/gov/disputes", "请填写裁决理由", ok=False)
-    except HTTPException as exc:
-        return redirect(settings, "/gov/disputes", explain(exc), ok=False)
-    return redirect(settings, "/gov/disputes", "已裁决")
+
+    return await post.act("/gov/disputes", "已裁决", rule)

@@ -14,34 +14,38 @@ from api import learner_service as service
 from api import training_service as training
 from api.accounts import bind_real_name
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import problems
 from api.inputs import IdNumber, PersonName, Reason
 from api.journeys import JourneyCreate, nearest_centres
 from api.pages.web import (
     CheckedForm,
     LearnerPage,
+    LearnerPost,
     VisitorDep,
     china,
     city_title,
     explain,
     field,
-    form_idempotency,
     redirect,
     render,
+    validation_message,
 )
 from models.registry import FeeSchedule, School
 from models.training import CHINA, TrainingSlotPublic
-from workflows.journey_state import STAGE_NAMES, Channel, JourneyView, Stage, Status, WaitingOn
+from workflows.journey_state import (
+    STAGE_NAMES,
+    Channel,
+    JourneyView,
+    Stage,
+    Status,
+    UpdateOutcome,
+    WaitingOn,
+)
 
 router = APIRouter(prefix="/learner", include_in_schema=False)
 CHANNEL_NAMES = {Channel.unionpay: "云闪付", Channel.alipay: "支付宝", Channel.wechat: "微信支付"}
 HEALTH_SLOT_TIMES = ("08:30", "14:30")
 # How often a page whose next move is not the learner's looks again by itself.
 REFRESH_SECONDS = 3
-
-
-def _validation_message(exc: ValidationError) -> str:
-    return "；".join(p["msg"] for p in problems(exc.errors()))
 
 
 @router.get("")
@@ -80,7 +84,7 @@ def bind_realname(
         body = RealName(name=name, id_number=field(form, "id_number"))
         bind_real_name(session, learner, body.name, body.id_number)
     except ValidationError as exc:
-        error = _validation_message(exc)
+        error = validation_message(exc)
         return render(request, who, "learner/realname.html", 422, name=name, error=error)
     except HTTPException as exc:
         return render(
@@ -200,7 +204,7 @@ async def enrol(
             session, settings, client, request.app.state.policies, learner, body
         )
     except ValidationError as exc:
-        return redirect(settings, back, _validation_message(exc), ok=False)
+        return redirect(settings, back, validation_message(exc), ok=False)
     except HTTPException as exc:
         return redirect(settings, back, explain(exc), ok=False)
     return redirect(settings, f"/learner/journeys/{wf_id}", "报名已提交")
@@ -294,68 +298,51 @@ def _back(wf_id: str) -> str:
 
 
 @router.post("/journeys/{wf_id}/health-check")
-async def book_health_check(
-    learner: LearnerPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-) -> Response:
-    key = form_idempotency(session, learner, form)
-    slot = field(form, "slot")
-    try:
+async def book_health_check(post: LearnerPost, wf_id: str) -> Response:
+    client, slot = await post.temporal(), post.field("slot")
+
+    async def book() -> None:
         if slot not in _health_slots(datetime.now(CHINA)):
             raise HTTPException(422, "请选择体检时间")
+        centre = post.field("centre_id")
         await service.book_health_check(
-            session, client, learner, wf_id, field(form, "centre_id"), slot, key
+            post.session, client, post.user, wf_id, centre, slot, post.key
         )
-    except HTTPException as exc:
-        return redirect(settings, _back(wf_id), explain(exc), ok=False)
-    return redirect(settings, _back(wf_id), "体检已预约，请按时前往")
+
+    return await post.act(_back(wf_id), "体检已预约，请按时前往", book)
 
 
 @router.post("/journeys/{wf_id}/signature")
-async def sign_contract(
-    learner: LearnerPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-) -> Response:
+async def sign_contract(post: LearnerPost, wf_id: str) -> Response:
     """The drawing pad's PNG (static/signature-pad.js posts it with the form's tokens)."""
-    upload = form.get("signature")
+    client, upload = await post.temporal(), post.form.get("signature")
     image = await upload.read(service.SIGNATURE_READ_LIMIT) if hasattr(upload, "read") else b""
-    key = form_idempotency(session, learner, form)
-    try:
-        await service.sign_contract(session, client, learner, wf_id, image, key)
-    except HTTPException as exc:
-        return redirect(settings, _back(wf_id), explain(exc), ok=False)
-    return redirect(settings, _back(wf_id), "合同已签署")
+    return await post.act(
+        _back(wf_id),
+        "合同已签署",
+        lambda: service.sign_contract(post.session, client, post.user, wf_id, image, post.key),
+    )
 
 
 @router.post("/journeys/{wf_id}/payment")
-async def pay(
-    learner: LearnerPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-) -> Response:
+async def pay(post: LearnerPost, wf_id: str) -> Response:
     """Creates the order and sends the learner to the channel's payment page."""
-    key = form_idempotency(session, learner, form)
+    client = await post.temporal()
     try:
-        channel = Channel(field(form, "channel"))
-        outcome = await service.create_payment(
-            session, client, learner, wf_id, channel.value, None, key
-        )
+        channel = Channel(post.field("channel"))
     except ValueError:
-        return redirect(settings, _back(wf_id), "请选择支付方式", ok=False)
-    except HTTPException as exc:
-        return redirect(settings, _back(wf_id), explain(exc), ok=False)
-    return redirect(settings, outcome.pay_url or _back(wf_id))
+        return redirect(post.settings, _back(wf_id), "请选择支付方式", ok=False)
+    outcome: list[UpdateOutcome] = []
+
+    async def create() -> None:
+        outcome.append(
+            await service.create_payment(
+                post.session, client, post.user, wf_id, channel.value, None, post.key
+            )
+        )
+
+    refused = await post.act(_back(wf_id), "", create)
+    return redirect(post.settings, outcome[0].pay_url) if outcome else refused
 
 
 @router.get("/journeys/{wf_id}/contract.pdf")
@@ -383,95 +370,59 @@ async def invoice_pdf(
     return docs.pdf_response(settings, "invoice", s.invoice_sha256, f"{s.invoice_no}.pdf")
 
 
-class GivenReason(BaseModel):
-    """A reason a person gives: for withdrawing, or for disputing a record."""
-
-    reason: Reason
-
-
 @router.post("/journeys/{wf_id}/withdraw")
-async def withdraw(
-    learner: LearnerPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-) -> Response:
+async def withdraw(post: LearnerPost, wf_id: str) -> Response:
     """退学: only when the learner confirms the refund the page showed them, still the same."""
-    key = form_idempotency(session, learner, form)
-    try:
-        view = await service.learner_journey(session, client, wf_id, learner)
-        if field(form, "refund_fen") != str(service.withdrawal_refund_fen(view)):
+    client = await post.temporal()
+
+    async def withdraw() -> None:
+        view = await service.learner_journey(post.session, client, wf_id, post.user)
+        if post.field("refund_fen") != str(service.withdrawal_refund_fen(view)):
             raise HTTPException(409, "退款金额已变化，请核对后重新确认")
-        reason = GivenReason(reason=field(form, "reason") or "学员申请退学").reason
-        await service.withdraw(session, client, learner, wf_id, reason, key)
-    except ValidationError as exc:
-        return redirect(settings, _back(wf_id), _validation_message(exc), ok=False)
-    except HTTPException as exc:
-        return redirect(settings, _back(wf_id), explain(exc), ok=False)
-    return redirect(settings, _back(wf_id), "已申请退学，未拨付的培训费将原路退回")
+        reason = post.text("reason", Reason, "原因过长") if post.field("reason") else "学员申请退学"
+        await service.withdraw(post.session, client, post.user, wf_id, reason, post.key)
+
+    return await post.act(_back(wf_id), "已申请退学，未拨付的培训费将原路退回", withdraw)
 
 
 # ---- training: the booking calendar, records, the archive ----------------------------------
 
 
 @router.post("/journeys/{wf_id}/bookings")
-async def book_slot(
-    learner: LearnerPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-) -> Response:
-    key = form_idempotency(session, learner, form)
-    try:
-        await training.book_slot(session, client, learner, wf_id, field(form, "slot_id"), key)
-    except HTTPException as exc:
-        return redirect(settings, _back(wf_id), explain(exc), ok=False)
-    return redirect(settings, _back(wf_id), "已预约课时")
+async def book_slot(post: LearnerPost, wf_id: str) -> Response:
+    client, slot_id = await post.temporal(), post.field("slot_id")
+    return await post.act(
+        _back(wf_id),
+        "已预约课时",
+        lambda: training.book_slot(post.session, client, post.user, wf_id, slot_id, post.key),
+    )
 
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/cancel")
-async def cancel_booking(
-    learner: LearnerPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-    booking_id: str,
-) -> Response:
-    key = form_idempotency(session, learner, form)
-    try:
-        await training.cancel_booking(session, client, learner, wf_id, booking_id, "", key)
-    except HTTPException as exc:
-        return redirect(settings, _back(wf_id), explain(exc), ok=False)
-    return redirect(settings, _back(wf_id), "已取消预约")
+async def cancel_booking(post: LearnerPost, wf_id: str, booking_id: str) -> Response:
+    client = await post.temporal()
+    return await post.act(
+        _back(wf_id),
+        "已取消预约",
+        lambda: training.cancel_booking(
+            post.session, client, post.user, wf_id, booking_id, "", post.key
+        ),
+    )
 
 
 @router.post("/journeys/{wf_id}/records/{record_no}")
-async def decide_record(
-    learner: LearnerPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-    record_no: str,
-) -> Response:
+async def decide_record(post: LearnerPost, wf_id: str, record_no: str) -> Response:
     """Confirms a session's record, or disputes it (异议) with the reason given."""
-    key = form_idempotency(session, learner, form)
-    disputing = field(form, "decision") == "dispute"
-    try:
-        reason = GivenReason(reason=field(form, "reason")).reason if disputing else ""
-        await training.decide_record(session, client, learner, wf_id, record_no, reason, key)
-    except ValidationError:
-        return redirect(settings, _back(wf_id), "请填写异议原因", ok=False)
-    except HTTPException as exc:
-        return redirect(settings, _back(wf_id), explain(exc), ok=False)
-    return redirect(settings, _back(wf_id), "已提交异议" if disputing else "已确认学时")
+    client = await post.temporal()
+    disputing = post.field("decision") == "dispute"
+
+    async def decide() -> None:
+        reason = post.text("reason", Reason, "请填写异议原因") if disputing else ""
+        await training.decide_record(
+            post.session, client, post.user, wf_id, record_no, reason, post.key
+        )
+
+    return await post.act(_back(wf_id), "已提交异议" if disputing else "已确认学时", decide)
 
 
 @router.get("/journeys/{wf_id}/documents/{kind}.pdf")

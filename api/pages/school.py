@@ -8,24 +8,19 @@ answer, slot publishing on a week calendar, stage reports, disputed records.
 
 from collections import Counter
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ValidationError
 from sqlmodel import col
 
 from api import school_service as service
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep, TemporalDep
 from api.disputes import disputed_records
 from api.funds import funds
 from api.inputs import Answer, Reason
 from api.pages.web import (
-    CheckedForm,
     StaffPage,
+    StaffPost,
     VisitorDep,
-    explain,
-    field,
-    form_idempotency,
-    redirect,
     render,
 )
 from models.journeys import JourneyRecord
@@ -60,44 +55,24 @@ def console(
 
 
 @router.post("/journeys/{wf_id}/signing/approve")
-async def approve_signing(
-    staff: StaffPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-) -> Response:
-    key = form_idempotency(session, staff, form)
-    try:
-        await service.approve_signing(session, client, staff, wf_id, key)
-    except HTTPException as exc:
-        return redirect(settings, CONSOLE, explain(exc), ok=False)
-    return redirect(settings, CONSOLE, "面签已通过")
-
-
-class Rejection(BaseModel):
-    reason: Reason
+async def approve_signing(post: StaffPost, wf_id: str) -> Response:
+    client = await post.temporal()
+    return await post.act(
+        CONSOLE,
+        "面签已通过",
+        lambda: service.approve_signing(post.session, client, post.user, wf_id, post.key),
+    )
 
 
 @router.post("/journeys/{wf_id}/signing/reject")
-async def reject_signing(
-    staff: StaffPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-) -> Response:
-    key = form_idempotency(session, staff, form)
-    try:
-        reason = Rejection(reason=field(form, "reason")).reason
-        await service.reject_signing(session, client, staff, wf_id, reason, key)
-    except ValidationError:
-        return redirect(settings, CONSOLE, "请填写驳回原因", ok=False)
-    except HTTPException as exc:
-        return redirect(settings, CONSOLE, explain(exc), ok=False)
-    return redirect(settings, CONSOLE, "已驳回面签")
+async def reject_signing(post: StaffPost, wf_id: str) -> Response:
+    client = await post.temporal()
+
+    async def reject() -> None:
+        reason = post.text("reason", Reason, "请填写驳回原因")
+        await service.reject_signing(post.session, client, post.user, wf_id, reason, post.key)
+
+    return await post.act(CONSOLE, "已驳回面签", reject)
 
 
 # ---- stage reports (阶段报审) and disputed records -------------------------------------------
@@ -120,21 +95,15 @@ def reports(
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report")
-async def submit_report(
-    staff: StaffPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-    subject: str,
-) -> Response:
-    key = form_idempotency(session, staff, form)
-    try:
-        await service.submit_stage_report(session, client, staff, wf_id, subject, key)
-    except HTTPException as exc:
-        return redirect(settings, "/school/reports", explain(exc), ok=False)
-    return redirect(settings, "/school/reports", "阶段报审已提交，待学员确认")
+async def submit_report(post: StaffPost, wf_id: str, subject: str) -> Response:
+    client = await post.temporal()
+    return await post.act(
+        "/school/reports",
+        "阶段报审已提交，待学员确认",
+        lambda: service.submit_stage_report(
+            post.session, client, post.user, wf_id, subject, post.key
+        ),
+    )
 
 
 @router.get("/disputes")
@@ -146,28 +115,16 @@ async def disputes(
     return render(request, who, "school/disputes.html", tab="disputes", disputes=found)
 
 
-class DisputeReply(BaseModel):
-    answer: Answer
-
-
 @router.post("/journeys/{wf_id}/records/{record_no}/answer")
-async def answer_dispute(
-    staff: StaffPage,
-    form: CheckedForm,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
-    wf_id: str,
-    record_no: str,
-) -> Response:
-    key = form_idempotency(session, staff, form)
-    concede = field(form, "decision") == "concede"
-    try:
-        answer = DisputeReply(answer=field(form, "answer")).answer
-        await service.answer_dispute(session, client, staff, wf_id, record_no, concede, answer, key)
-    except ValidationError:
-        return redirect(settings, "/school/disputes", "请填写答复", ok=False)
-    except HTTPException as exc:
-        return redirect(settings, "/school/disputes", explain(exc), ok=False)
+async def answer_dispute(post: StaffPost, wf_id: str, record_no: str) -> Response:
+    client = await post.temporal()
+    concede = post.field("decision") == "concede"
+
+    async def answer() -> None:
+        text = post.text("answer", Answer, "请填写答复")
+        await service.answer_dispute(
+            post.session, client, post.user, wf_id, record_no, concede, text, post.key
+        )
+
     done = "已认可异议，该学时作废" if concede else "已提出申辩，待监管部门裁决"
-    return redirect(settings, "/school/disputes", done)
+    return await post.act("/school/disputes", done, answer)

@@ -21,10 +21,14 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import TypeAdapter, ValidationError
+from sqlmodel import Session
 from starlette.datastructures import FormData
+from temporalio.client import Client
 
 from api.accounts import session_user
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, get_temporal
+from api.errors import problems
 from api.idempotency import KEY_PATTERN, Idempotency
 from core.config import ROOT, Settings
 from models.training import CHINA
@@ -132,9 +136,71 @@ def field(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def form_idempotency(session: Any, user: User, form: FormData) -> Idempotency:
+def form_idempotency(session: Session, user: User, form: FormData) -> Idempotency:
     key = field(form, "form_key")
     return Idempotency(session, user, key if re.fullmatch(KEY_PATTERN, key) else None)
+
+
+def validation_message(exc: ValidationError) -> str:
+    return "；".join(p["msg"] for p in problems(exc.errors()))
+
+
+@dataclass
+class Posted:
+    """A page's POST, checked (signed in with the port's role, this visitor's CSRF token): who
+    sent it, their form, and what acting on it needs."""
+
+    request: Request
+    user: User
+    form: FormData
+    session: Session
+    settings: Settings
+
+    @property
+    def key(self) -> Idempotency:
+        """The form's key as the action's idempotency key: a double submit is one action."""
+        return form_idempotency(self.session, self.user, self.form)
+
+    def field(self, name: str) -> str:
+        return field(self.form, name)
+
+    def text(self, name: str, kind: Any, missing: str) -> str:
+        """A field people write (a reason, an answer), checked as the JSON API checks it."""
+        try:
+            return str(TypeAdapter(kind).validate_python(self.field(name)))
+        except ValidationError as exc:
+            raise HTTPException(422, missing) from exc
+
+    async def temporal(self) -> Client:
+        return await get_temporal(self.request)
+
+    async def act(self, back: str, done: str, action: Callable[[], Awaitable[object]]) -> Response:
+        """Runs the action; back to `back` with `done`, or with why it was refused."""
+        try:
+            await action()
+        except ValidationError as exc:
+            return redirect(self.settings, back, validation_message(exc), ok=False)
+        except HTTPException as exc:
+            return redirect(self.settings, back, explain(exc), ok=False)
+        return redirect(self.settings, back, done)
+
+
+def posted(role: Role) -> Callable[..., Awaitable[Posted]]:
+    async def build(
+        request: Request,
+        user: Annotated[User, Depends(signed_in(role))],
+        form: CheckedForm,
+        session: SessionDep,
+        settings: SettingsDep,
+    ) -> Posted:
+        return Posted(request, user, form, session, settings)
+
+    return build
+
+
+LearnerPost = Annotated[Posted, Depends(posted(Role.learner))]
+StaffPost = Annotated[Posted, Depends(posted(Role.school_staff))]
+RegulatorPost = Annotated[Posted, Depends(posted(Role.regulator))]
 
 
 # ---- flash messages -----------------------------------------------------------------------
