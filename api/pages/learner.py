@@ -31,6 +31,7 @@ from api.pages.web import (
 )
 from models.registry import FeeSchedule, School
 from models.training import CHINA, TrainingSlotPublic
+from policy.model import SubjectHours
 from workflows.journey_state import (
     STAGE_NAMES,
     Channel,
@@ -130,12 +131,16 @@ def schools(
     )
 
 
+def _hours(request: Request, city_code: str, vehicle_class: str) -> SubjectHours | None:
+    """The city policy's required hours for a class (None where the policy has none)."""
+    policy = request.app.state.policies.get(city_code)
+    return policy.hours.get(vehicle_class) if policy else None
+
+
 def _tuition_from(request: Request, session: SessionDep, school_id: str, cls: str) -> int | None:
     fees = session.get(FeeSchedule, (school_id, cls))
     school = session.get(School, school_id)
-    policy = request.app.state.policies.get(school.city_code) if school else None
-    hours = policy.hours.get(cls) if policy else None
-    payment = service.stage_fees(fees, hours)
+    payment = service.stage_fees(fees, _hours(request, school.city_code if school else "", cls))
     return next(s.fee_fen for s in payment if s.stage == Stage.payment)
 
 
@@ -154,8 +159,7 @@ def school_detail(
     coaches = catalog.active_coaches(session, school_id)
     fees = _fees_by_class(session, school_id)
     cls = vehicle_class if vehicle_class in school.vehicle_classes else school.vehicle_classes[0]
-    policy = request.app.state.policies.get(school.city_code)
-    hours = policy.hours.get(cls) if policy else None
+    hours = _hours(request, school.city_code, cls)
     figures = catalog.school_figures(session, [school_id])[school_id]
     session.commit()
     return render(

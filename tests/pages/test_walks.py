@@ -198,15 +198,18 @@ async def test_a_staff_member_approves_a_signing(
 ) -> None:
     require_chromium()
     async with platform(dev_env, tmp_path, health_auto_result_seconds=0.5) as p, p.worker():
-        wf_id, me = await enrol_to_signing(p)
+        wf_id, me = await enrol_and_book_health_check(p, "learner1")
+        await p.until(wf_id, me, lambda s: s["stage"] == "signing" and s["waiting_on"] == "school")
         await asyncio.to_thread(staff_walk, p, wf_id)
         state = await p.until(wf_id, me, lambda s: s["signing_approved_by"] != "")
         assert state["signing_approved_by"] == "U-school1"
 
 
-async def enrol_to_signing(p: Platform) -> tuple[str, dict[str, str]]:
-    me = await p.login("learner1")
-    r = await p.http.post("/api/learner/journeys", json=ENROLMENT, headers=me)
+async def enrol_and_book_health_check(p: Platform, learner: str) -> tuple[str, dict[str, str]]:
+    """Through the JSON API: enrolled, with a health check booked at the nearest centre."""
+    me = await p.login(learner)
+    enrolment = {**ENROLMENT, **applicant(learner)}
+    r = await p.http.post("/api/learner/journeys", json=enrolment, headers=me)
     assert r.status_code == 201, r.text
     wf_id = r.json()["workflow_id"]
     await p.until(wf_id, me, lambda s: s["stage"] == "health_check")
@@ -216,7 +219,6 @@ async def enrol_to_signing(p: Platform) -> tuple[str, dict[str, str]]:
         headers=me,
     )
     assert r.status_code == 200, r.text
-    await p.until(wf_id, me, lambda s: s["stage"] == "signing" and s["waiting_on"] == "school")
     return wf_id, me
 
 
@@ -250,16 +252,6 @@ async def test_a_regulator_finds_a_stuck_journey(
 ) -> None:
     require_chromium()
     async with platform(dev_env, tmp_path) as p, p.worker():
-        me = await p.login("learner2")
-        enrolment = {**ENROLMENT, **applicant("learner2")}
-        r = await p.http.post("/api/learner/journeys", json=enrolment, headers=me)
-        wf_id = r.json()["workflow_id"]
         # Booked, but the centre never sends its result: the journey waits in 体检.
-        await p.until(wf_id, me, lambda s: s["stage"] == "health_check")
-        r = await p.http.post(
-            f"/api/learner/journeys/{wf_id}/health-check",
-            json={"centre_id": "H371100001", "slot": "2026-12-01T08:30"},
-            headers=me,
-        )
-        assert r.status_code == 200, r.text
+        wf_id, _ = await enrol_and_book_health_check(p, "learner2")
         await asyncio.to_thread(regulator_walk, p, wf_id)
