@@ -12,6 +12,7 @@ from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     DisputeAnswer,
     JourneyView,
+    NoShowReport,
     StaffDecision,
     StageReportAction,
     UpdateOutcome,
@@ -77,3 +78,11 @@ async def answer_dispute(
     await staff_journey(session, client, wf_id, staff)
     req = DisputeAnswer(record_no, staff.id, concede, answer)
     return await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key)
+
+
+async def report_no_show(
+    session: Session, client: Client, staff: User, wf_id: str, booking_id: str, key: Idempotency
+) -> UpdateOutcome:
+    await staff_journey(session, client, wf_id, staff)
+    req = NoShowReport(booking_id, staff.id)
+    return await run_update(client, wf_id, LearnerJourney.report_no_show, req, key)

@@ -25,10 +25,17 @@ from api.pages.web import (
 )
 from models.journeys import JourneyRecord
 from models.registry import School
+from models.users import User
 from workflows.journey_state import STAGE_NAMES, TRAINING_STAGES, Stage, WaitingOn
 
 router = APIRouter(prefix="/school", include_in_schema=False)
 CONSOLE = "/school"
+
+
+def school_name(session: SessionDep, staff: User) -> str:
+    """The console is titled by the staff member's school."""
+    school = session.get(School, staff.school_id or "")
+    return school.name if school else "驾校管理"
 
 
 @router.get("")
@@ -36,7 +43,6 @@ def console(
     request: Request, who: VisitorDep, staff: StaffPage, session: SessionDep
 ) -> HTMLResponse:
     journeys = service.school_journeys(session, staff)
-    school = session.get(School, staff.school_id)
     money = funds(session, [staff.school_id or ""], per="journey")
     session.commit()
     pending = [j for j in journeys if j.stage == Stage.signing and j.waiting_on == WaitingOn.school]
@@ -46,7 +52,7 @@ def console(
         who,
         "school/console.html",
         tab="console",
-        title=school.name if school else "驾校管理",
+        title=school_name(session, staff),
         pending=pending,
         journeys=journeys,
         by_stage=[(STAGE_NAMES[s], by_stage[s.value]) for s in Stage if by_stage[s.value]],
@@ -91,7 +97,10 @@ def reports(
         if j.stage in training and j.status == "active"
     ]
     session.commit()
-    return render(request, who, "school/reports.html", tab="reports", journeys=journeys)
+    title = school_name(session, staff)
+    return render(
+        request, who, "school/reports.html", title=title, tab="reports", journeys=journeys
+    )
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report")
@@ -110,9 +119,10 @@ async def submit_report(post: StaffPost, wf_id: str, subject: str) -> Response:
 async def disputes(
     request: Request, who: VisitorDep, staff: StaffPage, session: SessionDep, client: TemporalDep
 ) -> HTMLResponse:
+    title = school_name(session, staff)
     scope = col(JourneyRecord.school_id) == staff.school_id
     found = await disputed_records(session, client, scope, limit=50)
-    return render(request, who, "school/disputes.html", tab="disputes", disputes=found)
+    return render(request, who, "school/disputes.html", title=title, tab="disputes", disputes=found)
 
 
 @router.post("/journeys/{wf_id}/records/{record_no}/answer")

@@ -15,7 +15,6 @@ from models.journeys import JourneyRecord
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
     JourneyView,
-    NoShowReport,
     Stage,
     StageReportAction,
     Subject,
@@ -121,9 +120,7 @@ async def report_no_show(
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_journey(session, client, wf_id, staff)
-    req = NoShowReport(booking_id, staff.id)
-    return await run_update(client, wf_id, LearnerJourney.report_no_show, req, key)
+    return await service.report_no_show(session, client, staff, wf_id, booking_id, key)
 
 
 class Approval(BaseModel):

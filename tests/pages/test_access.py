@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from api.main import create_app
 from core.config import DEMO_WEBHOOK_SECRET, Settings
 from core.db import engine_for, migrate
 from models.demo import DEMO_PASSWORD, load_demo_data
+from models.training import CHINA
 from models.users import User
 from scripts.demo_journey import applicant
 from subsystems import sms
@@ -25,7 +27,7 @@ from tests.e2e import ENROLMENT, platform
 from tests.factories import VALID_ID
 
 LEARNER_PAGES = ["/learner", "/learner/schools", "/learner/realname", "/learner/journeys/x"]
-STAFF_PAGES = ["/school"]
+STAFF_PAGES = ["/school", "/school/slots", "/school/reports"]
 REGULATOR_PAGES = ["/gov", "/gov/stuck"]
 ADMIN_PAGES = ["/admin"]
 HOMES = {"learner1": "/learner", "school1": "/school", "rizhao": "/gov", "admin": "/admin"}
@@ -295,3 +297,30 @@ async def test_a_learner_never_sees_another_learners_journey(
                 assert r.status_code == 404  # no contract yet for the owner, none for others
                 listed = (await b.get("/learner")).text
                 assert (wf_id in listed) == (username == "learner1")
+
+
+async def test_the_school_publishes_a_slot_on_its_week_calendar(pages: Pages) -> None:
+    tomorrow = (datetime.now(CHINA) + timedelta(days=1)).date().isoformat()
+    slot = {
+        "subject": "field",
+        "kind": "car",
+        "coach_id": "S371100001-K1",
+        "vehicle_id": "S371100001-V1",
+        "ground_id": "S371100001-G1",
+        "day": tomorrow,
+        "hour": "9",
+        "hours": "2",
+        "rate_kind": "normal",
+    }
+    async with pages.sign_in("school1") as b:
+        token = await csrf(b, "/school/slots")
+        r = await b.post("/school/slots", data={**slot, "csrf": token}, follow_redirects=True)
+        assert "课时已发布" in r.text and "09:00–11:00" in r.text
+        r = await b.post("/school/slots", data={**slot, "csrf": token}, follow_redirects=True)
+        assert "课时已发布" not in r.text and 'class="flash err"' in r.text  # the coach is busy
+        bad = {**slot, "csrf": token, "rate_kind": "midnight"}
+        r = await b.post("/school/slots", data=bad, follow_redirects=True)
+        assert "请选择科目、训练方式和时段" in r.text
+    async with pages.sign_in("school2") as other:
+        r = await other.get(f"/school/slots?week={tomorrow}")
+        assert "09:00–11:00" not in r.text  # another school's timetable

@@ -191,6 +191,9 @@ def staff_walk(p: Platform, wf_id: str) -> None:
         card.find_element(By.CSS_SELECTOR, "form[action$='/signing/approve'] button").click()
         wait_for(d, lambda d: "面签已通过" in flash(d))
         assert not d.find_elements(By.CSS_SELECTOR, f"[id='signing-{wf_id}']")
+        css(d, "a[href='/school/slots']").click()
+        css(d, ".week .slot")  # the demo's published week
+        shoot(d, "school-slots")
 
 
 async def test_a_staff_member_approves_a_signing(
