@@ -1,6 +1,7 @@
 """A learner's training, for the JSON routes and the pages: the open slots they may book,
 booking and cancelling, confirming or disputing a record, and the archive's documents."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi.responses import Response
@@ -10,9 +11,9 @@ from temporalio.client import Client
 from activities.bookings import open_slots
 from activities.slots import held
 from api import documents as docs
-from api.errors import not_found
+from api.errors import field_error, not_found
 from api.idempotency import Idempotency
-from api.journeys import run_update
+from api.journeys import ApplicantData, JourneyCreate, bind_id_number, build_input, run_update
 from api.learner_service import learner_journey
 from core.config import Settings
 from models.training import TrainingSlotPublic, hour_starts, resource
@@ -25,6 +26,7 @@ from workflows.journey_state import (
     JourneyView,
     RecordDecision,
     Status,
+    Transfer,
     UpdateOutcome,
 )
 
@@ -108,3 +110,37 @@ async def archive_document(
     s = (await learner_journey(session, client, wf_id, learner)).state
     name = f"{s.certificate_no or wf_id}-{kind}.pdf"
     return docs.pdf_response(settings, kind, s.archive.get(kind, ""), name)
+
+
+@dataclass
+class NewSchool:
+    """Where a transfer goes, and who enrols there (the applicant's data as at sign-up)."""
+
+    school_id: str
+    coach_id: str
+    applicant: ApplicantData
+    reason: str
+
+
+async def transfer(
+    session: Session,
+    client: Client,
+    policies: dict[str, Policy],
+    learner: User,
+    wf_id: str,
+    to: NewSchool,
+    key: Idempotency,
+) -> UpdateOutcome:
+    """转校: the journey settles (what the school has not earned is refunded) and continues at
+    the new school in the same vehicle class."""
+    view = await learner_journey(session, client, wf_id, learner)
+    if to.school_id == view.school_id:
+        raise field_error("school_id", "转入驾校不能与当前驾校相同", kind="same_school")
+    applicant = to.applicant.model_dump()
+    enrolment = JourneyCreate(
+        **applicant, school_id=to.school_id, coach_id=to.coach_id, vehicle_class=view.vehicle_class
+    )
+    new = build_input(session, learner, enrolment, policies)
+    bind_id_number(session, learner, new.applicant.id_number)
+    req = Transfer(to.reason, new)
+    return await run_update(client, wf_id, LearnerJourney.transfer, req, key)

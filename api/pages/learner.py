@@ -15,11 +15,12 @@ from api import training_service as training
 from api.accounts import bind_real_name
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.inputs import IdNumber, PersonName, Reason
-from api.journeys import JourneyCreate, nearest_centres
+from api.journeys import ApplicantData, JourneyCreate, nearest_centres
 from api.pages.web import (
     CheckedForm,
     LearnerPage,
     LearnerPost,
+    Posted,
     VisitorDep,
     china,
     city_title,
@@ -260,6 +261,7 @@ async def journey(
     )
     slots = training.bookable_slots(session, view, learner, policy) if policy else []
     coaches = {c.id: c.name for c in catalog.active_coaches(session, view.school_id)}
+    transfer_to = _transfer_options(session, view) if s.status is Status.active else []
     session.commit()
     order = next((o for o in reversed(s.orders) if o.status == "pending"), None)
     return render(
@@ -286,7 +288,20 @@ async def journey(
         bookings=[b for b in s.bookings if b.status == "booked"],
         records=[r for r in s.records if r.status == "pending"],
         archive_kinds=training.ARCHIVE_KINDS,
+        transfer_to=transfer_to,
     )
+
+
+def _transfer_options(session: SessionDep, view: JourneyView) -> list[tuple[str, str, str]]:
+    """(value, school, coach) for every coach of another school in the city who teaches the
+    journey's class."""
+    return [
+        (f"{school.id}|{coach.id}", school.name, coach.name)
+        for school in catalog.compliant_schools(session, view.city_code, view.vehicle_class)
+        if school.id != view.school_id
+        for coach in catalog.active_coaches(session, school.id)
+        if view.vehicle_class in coach.permitted_classes
+    ]
 
 
 def _by_day(slots: list[TrainingSlotPublic]) -> list[tuple[str, list[TrainingSlotPublic]]]:
@@ -374,19 +389,53 @@ async def invoice_pdf(
     return docs.pdf_response(settings, "invoice", s.invoice_sha256, f"{s.invoice_no}.pdf")
 
 
+def _same_refund(post: Posted, view: JourneyView) -> None:
+    """The learner confirms the refund the page showed them: it must still be the same."""
+    if post.field("refund_fen") != str(service.withdrawal_refund_fen(view)):
+        raise HTTPException(409, "退款金额已变化，请核对后重新确认")
+
+
 @router.post("/journeys/{wf_id}/withdraw")
 async def withdraw(post: LearnerPost, wf_id: str) -> Response:
-    """退学: only when the learner confirms the refund the page showed them, still the same."""
+    """退学, refunding what the page showed."""
     client = await post.temporal()
 
     async def withdraw() -> None:
         view = await service.learner_journey(post.session, client, wf_id, post.user)
-        if post.field("refund_fen") != str(service.withdrawal_refund_fen(view)):
-            raise HTTPException(409, "退款金额已变化，请核对后重新确认")
+        _same_refund(post, view)
         reason = post.text("reason", Reason, "原因过长") if post.field("reason") else "学员申请退学"
         await service.withdraw(post.session, client, post.user, wf_id, reason, post.key)
 
     return await post.act(_back(wf_id), "已申请退学，未拨付的培训费将原路退回", withdraw)
+
+
+@router.post("/journeys/{wf_id}/transfer")
+async def transfer(post: LearnerPost, wf_id: str) -> Response:
+    """转校, refunding what the page showed; confirmed hours and passes go to the new school."""
+    client, learner = await post.temporal(), post.user
+    school_id, _, coach_id = post.field("to").partition("|")
+
+    async def transfer() -> None:
+        view = await service.learner_journey(post.session, client, wf_id, learner)
+        _same_refund(post, view)
+        if learner.real_name is None or learner.id_number is None:
+            raise HTTPException(422, "转校前请先完成实名认证")
+        school = post.session.get(School, school_id)
+        if school is None:
+            raise HTTPException(422, "请选择转入的驾校和教练")
+        applicant = ApplicantData(
+            name=learner.real_name,
+            phone=learner.phone or post.field("phone"),
+            id_number=learner.id_number,
+            lat=school.lat,
+            lon=school.lon,
+        )
+        reason = post.text("reason", Reason, "请填写转校原因")
+        to = training.NewSchool(school_id, coach_id, applicant, reason)
+        policies = post.request.app.state.policies
+        await training.transfer(post.session, client, policies, learner, wf_id, to, post.key)
+
+    return await post.act(_back(wf_id), "已申请转校，新驾校的报名将自动开始", transfer)
 
 
 # ---- training: the booking calendar, records, the archive ----------------------------------

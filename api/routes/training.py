@@ -18,9 +18,6 @@ from api.errors import field_error
 from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason
 from api.journeys import (
     ApplicantData,
-    JourneyCreate,
-    bind_id_number,
-    build_input,
     run_update,
 )
 from api.routes.learner import own_journey
@@ -37,7 +34,6 @@ from workflows.journey_state import (
     RateStage,
     StageReportAction,
     Subject,
-    Transfer,
     UpdateOutcome,
 )
 
@@ -283,15 +279,10 @@ async def transfer(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(session, client, wf_id, learner)
-    if body.school_id == view.school_id:
-        raise field_error("school_id", "转入驾校不能与当前驾校相同", kind="same_school")
-    enrolment = JourneyCreate(
-        **body.model_dump(exclude={"reason"}), vehicle_class=view.vehicle_class
-    )
-    new = build_input(session, learner, enrolment, request.app.state.policies)
-    bind_id_number(session, learner, new.applicant.id_number)
-    return await run_update(client, wf_id, LearnerJourney.transfer, Transfer(body.reason, new), key)
+    applicant = ApplicantData(**body.model_dump(include=set(ApplicantData.model_fields)))
+    to = service.NewSchool(body.school_id, body.coach_id, applicant, body.reason)
+    policies = request.app.state.policies
+    return await service.transfer(session, client, policies, learner, wf_id, to, key)
 
 
 # ---- the archive (登记表, 教学日志, 培训记录, 结业证书) --------------------------------------

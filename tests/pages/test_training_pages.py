@@ -9,7 +9,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from models.demo import DEMO_PASSWORD
-from scripts.demo_journey import Demo, DemoUrls
+from scripts.demo_journey import Demo, DemoUrls, applicant
 from tests.e2e import platform
 from tests.pages.test_access import csrf
 
@@ -154,3 +154,55 @@ async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
                 assert "已申请退学" in flash(r.text), flash(r.text)
             s = await demo.until(lambda s: s["stage"] == "closed", "the withdrawal")
             assert s["money"]["refunded_fen"] == shown
+
+
+async def test_a_transfer_on_the_page_refunds_what_it_showed(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with platform(dev_env, tmp_path, health_auto_result_seconds=0.2) as p, p.worker():
+        urls = DemoUrls(
+            api=p.settings.api_base_url,
+            timing=p.sims.urls["timing"],
+            exam=p.sims.urls["exam"],
+            bank=p.sims.urls["bank"],
+            health=p.sims.urls["health"],
+        )
+        async with httpx.AsyncClient(timeout=30) as http:
+            demo = Demo(http, urls, "learner2", lambda _: None, 60.0, DEMO_PASSWORD)
+            for step in (demo.enrol, demo.health_check, demo.signing, demo.contract, demo.payment):
+                await step()
+            s = await demo.until(lambda s: s["stage"] == "theory", "科目一")
+            page = f"/learner/journeys/{demo.wf_id}"
+            async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
+                token = await csrf(b, "/login")
+                login = {"csrf": token, "username": "learner2", "password": DEMO_PASSWORD}
+                await b.post("/login", data=login)
+                person = applicant(
+                    "learner2"
+                )  # who enrolled: bound by name too, for the new school
+                real = {"name": person["name"], "id_number": person["id_number"]}
+                r = await b.post(
+                    "/learner/realname", data={**real, "csrf": await csrf(b, "/learner/realname")}
+                )
+                assert r.status_code == 303, r.text
+                html = (await b.get(page)).text
+                assert 'value="S371100002|S371100002-K1"' in html  # another school's coach
+                assert 'value="S371100001|' not in html  # never the school one is at
+                found = re.search(r'name="refund_fen" value="(\d+)"', html)
+                shown = int(found.group(1))  # type: ignore[union-attr]
+                r = await b.post(
+                    f"{page}/transfer",
+                    data={
+                        "csrf": await csrf(b, page),
+                        "form_key": "t1",
+                        "refund_fen": str(shown),
+                        "to": "S371100002|S371100002-K1",
+                        "phone": "13912340000",
+                        "reason": "搬家到岚山",
+                    },
+                    follow_redirects=True,
+                )
+                assert "已申请转校" in flash(r.text), flash(r.text)
+            s = await demo.until(lambda s: s["transferred_to"] != "", "the transfer")
+            assert s["money"]["refunded_fen"] == shown > 0
+            assert "S371100002" in s["transferred_to"]
