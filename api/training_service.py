@@ -21,10 +21,14 @@ from models.users import User
 from policy.model import Policy
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
+    BookExam,
     BookSlotRequest,
     CancelBookingRequest,
+    FollowupReview,
     JourneyView,
+    RateStage,
     RecordDecision,
+    StageReportAction,
     Status,
     Transfer,
     UpdateOutcome,
@@ -144,3 +148,52 @@ async def transfer(
     bind_id_number(session, learner, new.applicant.id_number)
     req = Transfer(to.reason, new)
     return await run_update(client, wf_id, LearnerJourney.transfer, req, key)
+
+
+# ---- stages, exams and the follow-up review -------------------------------------------------
+
+
+async def confirm_stage(
+    session: Session, client: Client, learner: User, wf_id: str, rating: RateStage, key: Idempotency
+) -> UpdateOutcome:
+    """Theory or safety: the learner confirms the stage's hours and rates school and coach."""
+    await learner_journey(session, client, wf_id, learner)
+    return await run_update(client, wf_id, LearnerJourney.confirm_theory, rating, key)
+
+
+async def confirm_report(
+    session: Session, client: Client, learner: User, wf_id: str, subject: str, key: Idempotency
+) -> UpdateOutcome:
+    """阶段报审: the learner confirms the report the school submitted."""
+    await learner_journey(session, client, wf_id, learner)
+    req = StageReportAction(subject, learner.id, role="learner")
+    return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
+
+
+async def book_exam(
+    session: Session,
+    client: Client,
+    policies: dict[str, Policy],
+    learner: User,
+    wf_id: str,
+    subject: str,
+    exam_date: str,
+    venue: str | None,
+    key: Idempotency,
+) -> UpdateOutcome:
+    view = await learner_journey(session, client, wf_id, learner)
+    venue = venue or f"{policies[view.city_code].city_name}机动车驾驶人考试中心"
+    req = BookExam(subject, exam_date, venue)
+    return await run_update(client, wf_id, LearnerJourney.book_exam, req, key)
+
+
+async def add_followup_review(
+    session: Session,
+    client: Client,
+    learner: User,
+    wf_id: str,
+    review: FollowupReview,
+    key: Idempotency,
+) -> UpdateOutcome:
+    await learner_journey(session, client, wf_id, learner)
+    return await run_update(client, wf_id, LearnerJourney.add_followup_review, review, key)

@@ -2,7 +2,7 @@
 check, 面签 status, the contract signed on a drawing pad, payment on the channel's page, the
 invoice, training progress and withdrawal. Every action calls api/learner_service.py."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,7 +14,7 @@ from api import learner_service as service
 from api import training_service as training
 from api.accounts import bind_real_name
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.inputs import IdNumber, PersonName, Reason
+from api.inputs import Comment, IdNumber, PersonName, Reason
 from api.journeys import ApplicantData, JourneyCreate, nearest_centres
 from api.pages.web import (
     CheckedForm,
@@ -36,7 +36,9 @@ from policy.model import SubjectHours
 from workflows.journey_state import (
     STAGE_NAMES,
     Channel,
+    FollowupReview,
     JourneyView,
+    RateStage,
     Stage,
     Status,
     UpdateOutcome,
@@ -476,6 +478,73 @@ async def decide_record(post: LearnerPost, wf_id: str, record_no: str) -> Respon
         )
 
     return await post.act(_back(wf_id), "已提交异议" if disputing else "已确认学时", decide)
+
+
+# ---- stages, exams, the follow-up review ---------------------------------------------------
+
+
+def _stars(post: Posted, name: str) -> int:
+    value = post.field(name)
+    if value not in ("1", "2", "3", "4", "5"):
+        raise HTTPException(422, "请选择 1 至 5 星")
+    return int(value)
+
+
+def _comment(post: Posted) -> str:
+    return post.text("comment", Comment, "评价过长") if post.field("comment") else ""
+
+
+@router.post("/journeys/{wf_id}/stages/{subject}/confirm")
+async def confirm_stage(post: LearnerPost, wf_id: str, subject: str) -> Response:
+    """Theory or safety: the learner confirms the stage's hours and rates school and coach."""
+    client = await post.temporal()
+
+    async def confirm() -> None:
+        stars = (_stars(post, "school_stars"), _stars(post, "coach_stars"))
+        rating = RateStage(subject, *stars, _comment(post))
+        await training.confirm_stage(post.session, client, post.user, wf_id, rating, post.key)
+
+    return await post.act(_back(wf_id), "已确认本阶段学时，感谢评价", confirm)
+
+
+@router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
+async def confirm_report(post: LearnerPost, wf_id: str, subject: str) -> Response:
+    client = await post.temporal()
+    return await post.act(
+        _back(wf_id),
+        "已确认阶段报审，待监管部门审核",
+        lambda: training.confirm_report(post.session, client, post.user, wf_id, subject, post.key),
+    )
+
+
+@router.post("/journeys/{wf_id}/exams")
+async def book_exam(post: LearnerPost, wf_id: str) -> Response:
+    client, policies = await post.temporal(), post.request.app.state.policies
+
+    async def book() -> None:
+        try:
+            day = date.fromisoformat(post.field("exam_date")).isoformat()
+        except ValueError as exc:
+            raise HTTPException(422, "请选择考试日期") from exc
+        subject = post.field("subject")
+        await training.book_exam(
+            post.session, client, policies, post.user, wf_id, subject, day, None, post.key
+        )
+
+    return await post.act(_back(wf_id), "考试已预约", book)
+
+
+@router.post("/journeys/{wf_id}/followup")
+async def followup_review(post: LearnerPost, wf_id: str) -> Response:
+    """追评: a review after graduation, in the follow-up window."""
+    client = await post.temporal()
+
+    async def review() -> None:
+        stars = (_stars(post, "school_stars"), _stars(post, "coach_stars"))
+        review = FollowupReview(*stars, _comment(post))
+        await training.add_followup_review(post.session, client, post.user, wf_id, review, post.key)
+
+    return await post.act(_back(wf_id), "追评已提交，感谢您的评价", review)
 
 
 @router.get("/journeys/{wf_id}/documents/{kind}.pdf")

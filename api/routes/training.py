@@ -26,13 +26,11 @@ from models.training import TrainingSlotPublic
 from policy.model import Policy
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
-    BookExam,
     CancelExam,
     CoachChangeRequest,
     FollowupReview,
     JourneyView,
     RateStage,
-    StageReportAction,
     Subject,
     UpdateOutcome,
 )
@@ -151,9 +149,8 @@ async def confirm_stage(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
-    req = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
-    return await run_update(client, wf_id, LearnerJourney.confirm_theory, req, key)
+    rating = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
+    return await service.confirm_stage(session, client, learner, wf_id, rating, key)
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
@@ -165,9 +162,7 @@ async def confirm_stage_report(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
-    req = StageReportAction(subject.value, learner.id, role="learner")
-    return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
+    return await service.confirm_report(session, client, learner, wf_id, subject.value, key)
 
 
 # ---- exams (12123) -------------------------------------------------------------------------
@@ -192,10 +187,11 @@ async def book_exam(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(session, client, wf_id, learner)
-    venue = body.venue or f"{_policy(request, view).city_name}机动车驾驶人考试中心"
-    req = BookExam(body.subject.value, body.exam_date.isoformat(), venue)
-    return await run_update(client, wf_id, LearnerJourney.book_exam, req, key)
+    policies = request.app.state.policies
+    day = body.exam_date.isoformat()
+    return await service.book_exam(
+        session, client, policies, learner, wf_id, body.subject.value, day, body.venue, key
+    )
 
 
 @router.post("/journeys/{wf_id}/exams/{subject}/cancel")
@@ -256,9 +252,8 @@ async def add_followup_review(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_journey(session, client, wf_id, learner)
-    req = FollowupReview(body.school_stars, body.coach_stars, body.comment)
-    return await run_update(client, wf_id, LearnerJourney.add_followup_review, req, key)
+    review = FollowupReview(body.school_stars, body.coach_stars, body.comment)
+    return await service.add_followup_review(session, client, learner, wf_id, review, key)
 
 
 class TransferCreate(ApplicantData):

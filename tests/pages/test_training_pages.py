@@ -3,14 +3,19 @@ one session's record and disputes another; the school contests the dispute on it
 the regulator rules on it on the dashboard. The demo script brings the journey to 科目二."""
 
 import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from models.demo import DEMO_PASSWORD
+from models.training import CHINA
 from scripts.demo_journey import Demo, DemoUrls, applicant
-from tests.e2e import platform
+from tests.e2e import Platform, platform
 from tests.pages.test_access import csrf
 
 
@@ -25,6 +30,54 @@ def forms(html: str, action: str) -> list[str]:
         r'value="[^"]+"><input type="hidden" name="form_key" value="([0-9a-f]+)">',
         html,
     )
+
+
+@asynccontextmanager
+async def signed_in(p: Platform, username: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser's cookie jar, signed in on the login page."""
+    async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
+        login = {"csrf": await csrf(b, "/login"), "username": username, "password": DEMO_PASSWORD}
+        r = await b.post("/login", data=login)
+        assert r.status_code == 303, r.text
+        yield b
+
+
+async def post_form(b: httpx.AsyncClient, page: str, action: str, **fields: str) -> str:
+    """Posts a form of `page` (with its CSRF token) and answers the message shown after it."""
+    data = {"csrf": await csrf(b, page), "form_key": uuid.uuid4().hex, **fields}
+    r = await b.post(action, data=data, follow_redirects=True)
+    return flash(r.text)
+
+
+async def theory_report_and_exam_on_the_pages(p: Platform, demo: Demo) -> None:
+    """阶段报审 on the three ports' pages, then the learner books the exam on theirs."""
+    wf_id, journey = demo.wf_id, f"/learner/journeys/{demo.wf_id}"
+    async with signed_in(p, "school1") as school:
+        assert wf_id in (await school.get("/school/reports")).text
+        said = await post_form(
+            school, "/school/reports", f"/school/journeys/{wf_id}/stages/theory/report"
+        )
+        assert "阶段报审已提交" in said, said
+    async with signed_in(p, "learner1") as learner:
+        said = await post_form(learner, journey, f"{journey}/stages/theory/report/confirm")
+        assert "已确认阶段报审" in said, said
+    await demo.until(lambda s: s["waiting_on"] == "regulator", "the regulator's turn")
+    async with signed_in(p, "rizhao") as regulator:
+        assert wf_id in (await regulator.get("/gov/reports")).text
+        said = await post_form(
+            regulator,
+            "/gov/reports",
+            f"/gov/journeys/{wf_id}/stages/theory/report",
+            decision="approve",
+        )
+        assert "已审核通过" in said, said
+    await demo.until(lambda s: s["subjects"]["theory"]["exam"]["eligible"], "the exam to open")
+    async with signed_in(p, "learner1") as learner:
+        today = datetime.now(CHINA).date().isoformat()
+        said = await post_form(
+            learner, journey, f"{journey}/exams", subject="theory", exam_date=today
+        )
+        assert "考试已预约" in said, said
 
 
 async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
@@ -42,7 +95,9 @@ async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
             demo = Demo(http, urls, "learner1", lambda _: None, 60.0, DEMO_PASSWORD)
             for step in (demo.enrol, demo.health_check, demo.signing, demo.contract, demo.payment):
                 await step()
-            await demo.train("theory")
+            await demo.classroom_hours("theory")
+            await theory_report_and_exam_on_the_pages(p, demo)
+            await demo.exam("theory")  # the examiner enters the result
             await demo.until(lambda s: s["stage"] == "field", "科目二")
             page = f"/learner/journeys/{demo.wf_id}"
             async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
