@@ -14,8 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.demo import DEMO_PASSWORD
 from models.training import CHINA
-from scripts.demo_journey import Demo, DemoUrls, applicant
-from tests.e2e import Platform, platform
+from scripts.demo_journey import Demo, applicant
+from tests.e2e import Platform, demo_urls, platform
 from tests.pages.test_access import csrf
 
 
@@ -30,6 +30,14 @@ def forms(html: str, action: str) -> list[str]:
         r'value="[^"]+"><input type="hidden" name="form_key" value="([0-9a-f]+)">',
         html,
     )
+
+
+async def paid_up(p: Platform, http: httpx.AsyncClient, learner: str) -> Demo:
+    """The demo script takes `learner` from sign-up to a paid contract."""
+    demo = Demo(http, demo_urls(p), learner, lambda _: None, 60.0, DEMO_PASSWORD)
+    for step in (demo.enrol, demo.health_check, demo.signing, demo.contract, demo.payment):
+        await step()
+    return demo
 
 
 @asynccontextmanager
@@ -83,181 +91,153 @@ async def theory_report_and_exam_on_the_pages(p: Platform, demo: Demo) -> None:
 async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    async with platform(dev_env, tmp_path, health_auto_result_seconds=0.2) as p, p.worker():
-        urls = DemoUrls(
-            api=p.settings.api_base_url,
-            timing=p.sims.urls["timing"],
-            exam=p.sims.urls["exam"],
-            bank=p.sims.urls["bank"],
-            health=p.sims.urls["health"],
-        )
-        async with httpx.AsyncClient(timeout=30) as http:
-            demo = Demo(http, urls, "learner1", lambda _: None, 60.0, DEMO_PASSWORD)
-            for step in (demo.enrol, demo.health_check, demo.signing, demo.contract, demo.payment):
-                await step()
-            await demo.classroom_hours("theory")
-            await theory_report_and_exam_on_the_pages(p, demo)
-            await demo.exam("theory")  # the examiner enters the result
-            await demo.until(lambda s: s["stage"] == "field", "科目二")
-            page = f"/learner/journeys/{demo.wf_id}"
-            async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
-                token = await csrf(b, "/login")
-                login = {"csrf": token, "username": "learner1", "password": DEMO_PASSWORD}
-                await b.post("/login", data=login)
-                html = (await b.get(page)).text
-                assert "预约练车" in html
-                slot_ids = re.findall(r'name="slot_id" value="([^"]+)"', html)
-                token = await csrf(b, page)
+    async with (
+        platform(dev_env, tmp_path, health_auto_result_seconds=0.2) as p,
+        p.worker(),
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        demo = await paid_up(p, http, "learner1")
+        await demo.classroom_hours("theory")
+        await theory_report_and_exam_on_the_pages(p, demo)
+        await demo.exam("theory")  # the examiner enters the result
+        await demo.until(lambda s: s["stage"] == "field", "科目二")
+        page = f"/learner/journeys/{demo.wf_id}"
+        async with signed_in(p, "learner1") as b:
+            html = (await b.get(page)).text
+            assert "预约练车" in html
+            slot_ids = re.findall(r'name="slot_id" value="([^"]+)"', html)
+            token = await csrf(b, page)
 
-                async def book(slot_id: str) -> str:
-                    r = await b.post(
-                        f"{page}/bookings",
-                        data={"csrf": token, "form_key": slot_id, "slot_id": slot_id},
-                        follow_redirects=True,
-                    )
-                    assert "已预约课时" in flash(r.text), flash(r.text)
-                    return r.text
-
-                html = await book(slot_ids[0])
-                (cancel_key,) = forms(html, "/cancel")
-                booking_id = re.search(r'/bookings/([^/"]+)/cancel"', html).group(1)  # type: ignore[union-attr]
+            async def book(slot_id: str) -> str:
                 r = await b.post(
-                    f"{page}/bookings/{booking_id}/cancel",
-                    data={"csrf": token, "form_key": cancel_key},
+                    f"{page}/bookings",
+                    data={"csrf": token, "form_key": slot_id, "slot_id": slot_id},
                     follow_redirects=True,
                 )
-                assert "已取消预约" in flash(r.text) and "/cancel" not in r.text
+                assert "已预约课时" in flash(r.text), flash(r.text)
+                return r.text
 
-                # Two sessions trained: one record confirmed, the other disputed.
-                for slot_id in slot_ids[1:3]:
-                    await book(slot_id)
-                s = await demo.state()
-                await demo.train_bookings(
-                    "field", [x for x in s["bookings"] if x["status"] == "booked"]
-                )
-                html = (await b.get(page)).text
-                records = re.findall(r'id="record-([^"]+)"', html)
-                assert len(records) == 2
-                for record_no, decision in zip(records, ("confirm", "dispute"), strict=True):
-                    r = await b.post(
-                        f"{page}/records/{record_no}",
-                        data={
-                            "csrf": token,
-                            "form_key": f"k{record_no}",
-                            "decision": decision,
-                            "reason": "教练未到场",
-                        },
-                        follow_redirects=True,
-                    )
-                    expected = "已确认学时" if decision == "confirm" else "已提交异议"
-                    assert expected in flash(r.text), flash(r.text)
-            by_no = {r["record_no"]: r["status"] for r in (await demo.state())["records"]}
-            assert [by_no[n] for n in records] == ["confirmed", "disputed"]
-
-            # The school contests the dispute on its console; the regulator upholds the record.
-            disputed = records[1]
-            for username, page_path, action, decision, done in (
-                ("school1", "/school/disputes", "answer", "contest", "已提出申辩"),
-                ("rizhao", "/gov/disputes", "ruling", "uphold", "已裁决"),
-            ):
-                async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
-                    token = await csrf(b, "/login")
-                    login = {"csrf": token, "username": username, "password": DEMO_PASSWORD}
-                    await b.post("/login", data=login)
-                    listed = (await b.get(page_path)).text
-                    assert f"/records/{disputed}/{action}" in listed
-                    r = await b.post(
-                        f"/{page_path.split('/')[1]}/journeys/{demo.wf_id}/records/{disputed}/{action}",
-                        data={
-                            "csrf": await csrf(b, page_path),
-                            "form_key": f"{username}-1",
-                            "decision": decision,
-                            "answer": "有车载记录为证",
-                            "reason": "车载记录完整",
-                        },
-                        follow_redirects=True,
-                    )
-                    assert done in flash(r.text), flash(r.text)
-            s = await demo.until(
-                lambda s: (
-                    {r["record_no"]: r["status"] for r in s["records"]}[disputed] == "confirmed"
-                ),
-                "the ruling",
+            html = await book(slot_ids[0])
+            (cancel_key,) = forms(html, "/cancel")
+            booking_id = re.search(r'/bookings/([^/"]+)/cancel"', html).group(1)  # type: ignore[union-attr]
+            r = await b.post(
+                f"{page}/bookings/{booking_id}/cancel",
+                data={"csrf": token, "form_key": cancel_key},
+                follow_redirects=True,
             )
+            assert "已取消预约" in flash(r.text) and "/cancel" not in r.text
 
-            # Withdrawal shows the exact refund first, and pays back exactly that.
-            async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
-                token = await csrf(b, "/login")
-                login = {"csrf": token, "username": "learner1", "password": DEMO_PASSWORD}
-                await b.post("/login", data=login)
-                html = (await b.get(page)).text
-                found = re.search(r'name="refund_fen" value="(\d+)"', html)
-                shown = int(found.group(1))  # type: ignore[union-attr]
-                assert shown == s["money"]["deposited_fen"] - s["money"]["released_fen"] > 0
-                withdraw = {"csrf": await csrf(b, page), "reason": "工作调动"}
+            # Two sessions trained: one record confirmed, the other disputed.
+            for slot_id in slot_ids[1:3]:
+                await book(slot_id)
+            s = await demo.state()
+            await demo.train_bookings(
+                "field", [x for x in s["bookings"] if x["status"] == "booked"]
+            )
+            html = (await b.get(page)).text
+            records = re.findall(r'id="record-([^"]+)"', html)
+            assert len(records) == 2
+            for record_no, decision in zip(records, ("confirm", "dispute"), strict=True):
                 r = await b.post(
-                    f"{page}/withdraw",
-                    data={**withdraw, "form_key": "w1", "refund_fen": str(shown + 1)},
+                    f"{page}/records/{record_no}",
+                    data={
+                        "csrf": token,
+                        "form_key": f"k{record_no}",
+                        "decision": decision,
+                        "reason": "教练未到场",
+                    },
                     follow_redirects=True,
                 )
-                assert "退款金额已变化" in flash(r.text)
+                expected = "已确认学时" if decision == "confirm" else "已提交异议"
+                assert expected in flash(r.text), flash(r.text)
+        by_no = {r["record_no"]: r["status"] for r in (await demo.state())["records"]}
+        assert [by_no[n] for n in records] == ["confirmed", "disputed"]
+
+        # The school contests the dispute on its console; the regulator upholds the record.
+        disputed = records[1]
+        for username, page_path, action, decision, done in (
+            ("school1", "/school/disputes", "answer", "contest", "已提出申辩"),
+            ("rizhao", "/gov/disputes", "ruling", "uphold", "已裁决"),
+        ):
+            async with signed_in(p, username) as b:
+                listed = (await b.get(page_path)).text
+                assert f"/records/{disputed}/{action}" in listed
                 r = await b.post(
-                    f"{page}/withdraw",
-                    data={**withdraw, "form_key": "w2", "refund_fen": str(shown)},
+                    f"/{page_path.split('/')[1]}/journeys/{demo.wf_id}/records/{disputed}/{action}",
+                    data={
+                        "csrf": await csrf(b, page_path),
+                        "form_key": f"{username}-1",
+                        "decision": decision,
+                        "answer": "有车载记录为证",
+                        "reason": "车载记录完整",
+                    },
                     follow_redirects=True,
                 )
-                assert "已申请退学" in flash(r.text), flash(r.text)
-            s = await demo.until(lambda s: s["stage"] == "closed", "the withdrawal")
-            assert s["money"]["refunded_fen"] == shown
+                assert done in flash(r.text), flash(r.text)
+        s = await demo.until(
+            lambda s: {r["record_no"]: r["status"] for r in s["records"]}[disputed] == "confirmed",
+            "the ruling",
+        )
+
+        # Withdrawal shows the exact refund first, and pays back exactly that.
+        async with signed_in(p, "learner1") as b:
+            html = (await b.get(page)).text
+            found = re.search(r'name="refund_fen" value="(\d+)"', html)
+            shown = int(found.group(1))  # type: ignore[union-attr]
+            assert shown == s["money"]["deposited_fen"] - s["money"]["released_fen"] > 0
+            withdraw = {"csrf": await csrf(b, page), "reason": "工作调动"}
+            r = await b.post(
+                f"{page}/withdraw",
+                data={**withdraw, "form_key": "w1", "refund_fen": str(shown + 1)},
+                follow_redirects=True,
+            )
+            assert "退款金额已变化" in flash(r.text)
+            r = await b.post(
+                f"{page}/withdraw",
+                data={**withdraw, "form_key": "w2", "refund_fen": str(shown)},
+                follow_redirects=True,
+            )
+            assert "已申请退学" in flash(r.text), flash(r.text)
+        s = await demo.until(lambda s: s["stage"] == "closed", "the withdrawal")
+        assert s["money"]["refunded_fen"] == shown
 
 
 async def test_a_transfer_on_the_page_refunds_what_it_showed(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    async with platform(dev_env, tmp_path, health_auto_result_seconds=0.2) as p, p.worker():
-        urls = DemoUrls(
-            api=p.settings.api_base_url,
-            timing=p.sims.urls["timing"],
-            exam=p.sims.urls["exam"],
-            bank=p.sims.urls["bank"],
-            health=p.sims.urls["health"],
-        )
-        async with httpx.AsyncClient(timeout=30) as http:
-            demo = Demo(http, urls, "learner2", lambda _: None, 60.0, DEMO_PASSWORD)
-            for step in (demo.enrol, demo.health_check, demo.signing, demo.contract, demo.payment):
-                await step()
-            s = await demo.until(lambda s: s["stage"] == "theory", "科目一")
-            page = f"/learner/journeys/{demo.wf_id}"
-            async with httpx.AsyncClient(base_url=p.settings.api_base_url, timeout=30) as b:
-                token = await csrf(b, "/login")
-                login = {"csrf": token, "username": "learner2", "password": DEMO_PASSWORD}
-                await b.post("/login", data=login)
-                person = applicant(
-                    "learner2"
-                )  # who enrolled: bound by name too, for the new school
-                real = {"name": person["name"], "id_number": person["id_number"]}
-                r = await b.post(
-                    "/learner/realname", data={**real, "csrf": await csrf(b, "/learner/realname")}
-                )
-                assert r.status_code == 303, r.text
-                html = (await b.get(page)).text
-                assert 'value="S371100002|S371100002-K1"' in html  # another school's coach
-                assert 'value="S371100001|' not in html  # never the school one is at
-                found = re.search(r'name="refund_fen" value="(\d+)"', html)
-                shown = int(found.group(1))  # type: ignore[union-attr]
-                r = await b.post(
-                    f"{page}/transfer",
-                    data={
-                        "csrf": await csrf(b, page),
-                        "form_key": "t1",
-                        "refund_fen": str(shown),
-                        "to": "S371100002|S371100002-K1",
-                        "phone": "13912340000",
-                        "reason": "搬家到岚山",
-                    },
-                    follow_redirects=True,
-                )
-                assert "已申请转校" in flash(r.text), flash(r.text)
-            s = await demo.until(lambda s: s["transferred_to"] != "", "the transfer")
-            assert s["money"]["refunded_fen"] == shown > 0
-            assert "S371100002" in s["transferred_to"]
+    async with (
+        platform(dev_env, tmp_path, health_auto_result_seconds=0.2) as p,
+        p.worker(),
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        demo = await paid_up(p, http, "learner2")
+        s = await demo.until(lambda s: s["stage"] == "theory", "科目一")
+        page = f"/learner/journeys/{demo.wf_id}"
+        async with signed_in(p, "learner2") as b:
+            person = applicant("learner2")  # who enrolled: bound by name too, for the new school
+            real = {"name": person["name"], "id_number": person["id_number"]}
+            r = await b.post(
+                "/learner/realname", data={**real, "csrf": await csrf(b, "/learner/realname")}
+            )
+            assert r.status_code == 303, r.text
+            html = (await b.get(page)).text
+            assert 'value="S371100002|S371100002-K1"' in html  # another school's coach
+            assert 'value="S371100001|' not in html  # never the school one is at
+            found = re.search(r'name="refund_fen" value="(\d+)"', html)
+            shown = int(found.group(1))  # type: ignore[union-attr]
+            r = await b.post(
+                f"{page}/transfer",
+                data={
+                    "csrf": await csrf(b, page),
+                    "form_key": "t1",
+                    "refund_fen": str(shown),
+                    "to": "S371100002|S371100002-K1",
+                    "phone": "13912340000",
+                    "reason": "搬家到岚山",
+                },
+                follow_redirects=True,
+            )
+            assert "已申请转校" in flash(r.text), flash(r.text)
+        s = await demo.until(lambda s: s["transferred_to"] != "", "the transfer")
+        assert s["money"]["refunded_fen"] == shown > 0
+        assert "S371100002" in s["transferred_to"]
