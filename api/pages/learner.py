@@ -291,6 +291,9 @@ async def journey(
         records=[r for r in s.records if r.status == "pending"],
         archive_kinds=training.ARCHIVE_KINDS,
         transfer_to=transfer_to,
+        subjects=sorted(
+            s.subjects.items(), key=lambda item: [st.value for st in Stage].index(item[0])
+        ),
     )
 
 
@@ -310,7 +313,8 @@ def _by_day(slots: list[TrainingSlotPublic]) -> list[tuple[str, list[TrainingSlo
     """The booking calendar: open slots by China day, in time order."""
     days: dict[str, list[TrainingSlotPublic]] = {}
     for slot in sorted(slots, key=lambda s: s.start):
-        days.setdefault(china(slot.start).strftime("%m-%d %a"), []).append(slot)
+        day = china(slot.start)
+        days.setdefault(f"{day:%m-%d} 周{'一二三四五六日'[day.weekday()]}", []).append(slot)
     return list(days.items())
 
 
