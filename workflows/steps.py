@@ -2,12 +2,13 @@
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from policy.model import SubjectHours
 from workflows.training import china_day, training_lines
 
 with workflow.unsafe.imports_passed_through():
@@ -116,8 +117,21 @@ def tuition_fen(inp: JourneyInput) -> int:
     """What the learner deposits: fixed fees plus every required practical hour at the normal
     rate. Peak and holiday hours cost more and are paid from the same escrow as they happen;
     what is not used is refunded at graduation."""
-    h = inp.policy.hours[inp.vehicle_class]
-    f = inp.fees
+    return tuition_of(inp.fees, inp.policy.hours[inp.vehicle_class])
+
+
+class FeeRates(Protocol):
+    """A fee annex as the contract has it, or as a school publishes it (FeeSchedule)."""
+
+    services_fen: int
+    theory_fen: int
+    field_rates_fen: list[int]
+    road_rates_fen: list[int]
+
+
+def tuition_of(f: FeeRates, h: SubjectHours) -> int:
+    """The tuition of a fee annex under a class's required hours (the pages show it before
+    enrolment, from the school's published fees)."""
     return (
         f.services_fen
         + f.theory_fen
