@@ -152,7 +152,7 @@ def bind_id_number(session: Session, learner: User, id_number: str) -> None:
         raise taken from exc
 
 
-async def enrol(
+async def checked_enrolment(
     session: Session, learner: User, body: JourneyCreate, policies: dict[str, Policy]
 ) -> JourneyInput:
     """The journey's input, with the learner's ID number bound: in a worker thread, because

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.pages import install_pages
 from api.routes import (
     auth,
     choosing,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     routes = (auth, learner, choosing, training, reviews, school, slots, gov, quality, penalties)
     for module in (*routes, ops, webhooks, consultations, complaints):
         app.include_router(module.router)
+    install_pages(app)
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> RedirectResponse:

@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     policy_paths: list[Path] = [ROOT / "policy" / "demo.yaml", ROOT / "policy" / "fuzhou.yaml"]
     font_path: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
+    # The pages (issue 11): the SMS gateway the sign-in codes go through, the Temporal Web UI
+    # the regulator's stuck journeys link to, the session cookie and the sign-in rate limits.
+    sms_url: str = "http://127.0.0.1:8108"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    session_hours: int = 12
+    cookie_secure: bool = False  # True behind HTTPS: the cookie is then never sent in clear
+    code_minutes: int = 5  # an SMS code's lifetime
+    code_attempts: int = 5  # wrong guesses before a code is void
+    code_interval_seconds: int = 60  # at most one code per phone per interval
+    codes_per_phone_hour: int = 5
+    codes_per_address_hour: int = 20
+    login_failures_allowed: int = 5  # per username (and 10x per address) in the window
+    login_window_minutes: int = 15
+
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> "Settings":
         if not self.demo_mode:

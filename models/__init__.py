@@ -22,8 +22,10 @@ from models.training import (
     TrainingSlot,
 )
 from models.users import Role, User
+from models.web import AuthAttempt, SmsCode, WebSession
 
 __all__ = [
+    "AuthAttempt",
     "Coach",
     "CoachLeave",
     "Complaint",
@@ -52,8 +54,10 @@ __all__ = [
     "Role",
     "School",
     "SlotBooking",
+    "SmsCode",
     "TrainingGround",
     "TrainingSlot",
     "User",
     "Vehicle",
+    "WebSession",
 ]

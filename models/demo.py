@@ -184,6 +184,7 @@ def _users() -> list[tuple[str, Role, str, dict[str, str]]]:
         ("shandong", Role.regulator, "山东省交通运输厅", {"region_code": "370000"}),
         ("fuzhou", Role.regulator, "福州市交通运输局", {"region_code": "350100"}),
         ("ops", Role.ops, "平台运维", {}),
+        ("admin", Role.admin, "平台管理员", {}),
     ]
 
 

@@ -10,6 +10,7 @@ class Role(StrEnum):
     school_staff = "school_staff"
     regulator = "regulator"
     ops = "ops"
+    admin = "admin"  # creates staff and regulator accounts (learners sign themselves up)
 
 
 class User(SQLModel, table=True):
@@ -24,6 +25,10 @@ class User(SQLModel, table=True):
     # account per person, so nobody enrols in someone else's name.
     id_number: str | None = Field(default=None, unique=True, max_length=18)
     active: bool = True
+    # A learner who signed up on the pages: the mobile number their codes go to, and the name
+    # bound with the ID number at real-name binding (实名认证).
+    phone: str | None = Field(default=None, unique=True, max_length=11)
+    real_name: str | None = Field(default=None, max_length=50)
 
 
 class Token(SQLModel):

@@ -163,14 +163,21 @@ def print_banner() -> None:
     print(f"""
 学驾一件事 Xuejia is running (logs in var/logs/, Ctrl-C stops everything)
 
-  API docs       http://127.0.0.1:8000/docs
-  learner port   http://127.0.0.1:8000/api/learner/…
-  school port    http://127.0.0.1:8000/api/school/…
-  gov port       http://127.0.0.1:8000/api/gov/…
-  Temporal UI    http://127.0.0.1:8233
-  simulators     national :8101  health :8102  bank :8103  timing :8104  12123 :8105
-                 12328 complaints :8106  enforcement :8107
-                 (health results after 5 s, exams passed after 3 s, on their own)
+  Pages (learners sign in with a mobile number and an SMS code; the others with a login)
+    learner (日照学车)  http://127.0.0.1:8000/learner
+    school console     http://127.0.0.1:8000/school
+    regulator          http://127.0.0.1:8000/gov
+    administrator      http://127.0.0.1:8000/admin
+    SMS inbox (demo)   http://127.0.0.1:8108/inbox
+  API
+    docs (OpenAPI)     http://127.0.0.1:8000/docs
+    learner port       http://127.0.0.1:8000/api/learner/…
+    school port        http://127.0.0.1:8000/api/school/…
+    gov port           http://127.0.0.1:8000/api/gov/…
+  Temporal UI          http://127.0.0.1:8233
+  simulators           national :8101  health :8102  bank :8103  timing :8104  12123 :8105
+                       12328 complaints :8106  enforcement :8107  SMS :8108
+                       (health results after 5 s, exams passed after 3 s, on their own)
 
 Demo logins (password {DEMO_PASSWORD}):""")
     for username, role, display in DEMO_LOGINS:

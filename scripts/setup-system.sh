@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the platform needs that PyPI cannot give: the embedded CJK font for PDFs,
-# poppler (pdffonts/pdftoppm, used by tests to check PDFs) and PostgreSQL 15 for the CI tests.
+# poppler (pdffonts/pdftoppm, used by tests to check PDFs), PostgreSQL 15 for the CI tests, and
+# Chromium with its driver and a CJK font for the pages' browser tests and screenshots.
 set -euo pipefail
 missing=()
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
@@ -8,6 +9,9 @@ command -v pdffonts >/dev/null || missing+=(poppler-utils)
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "setup-system: please install: ${missing[*]} (needs root)" >&2

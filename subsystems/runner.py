@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from subsystems import bank, complaints12328, enforcement, exam12123, health, national, timing
+from subsystems import bank, complaints12328, enforcement, exam12123, health, national, sms, timing
 from subsystems.common import SimOptions
 
 DEFAULT_PORTS: dict[str, int] = {
@@ -29,6 +29,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "exam": 8105,
     "complaints": 8106,
     "enforcement": 8107,
+    "sms": 8108,
 }
 
 
@@ -83,6 +84,7 @@ def build_apps(
         ),
         "complaints": complaints12328.create_app(db("complaints"), secret, options),
         "enforcement": enforcement.create_app(db("enforcement"), secret, options),
+        "sms": sms.create_app(db("sms"), secret, options),
     }
 
 

@@ -21,7 +21,7 @@ from core.config import DEMO_WEBHOOK_SECRET, ROOT, Settings
 from core.db import engine_for
 from models.demo import DEMO_PASSWORD
 from models.ledger import LedgerEntry
-from scripts.demo_journey import applicant
+from scripts.demo_journey import DemoUrls, applicant
 from subsystems.runner import Simulators, run_simulators, serve_apps
 from tests.factories import VALID_ID
 from worker import build_worker
@@ -109,6 +109,7 @@ async def platform(
             health_url=sims.urls["health"],
             timing_url=sims.urls["timing"],
             exam_url=sims.urls["exam"],
+            sms_url=sims.urls["sms"],
             bank_url=sims.urls["bank"],
             subsystem_timeout_seconds=2.0,
             demo_mode=True,
@@ -133,6 +134,17 @@ async def terminate_running(env: WorkflowEnvironment, task_queue: str) -> None:
     query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
     async for wf in env.client.list_workflows(query):
         await env.client.get_workflow_handle(wf.id, run_id=wf.run_id).terminate("test done")
+
+
+def demo_urls(p: Platform) -> DemoUrls:
+    """Where the demo script finds this platform's API and simulators."""
+    return DemoUrls(
+        api=p.settings.api_base_url,
+        timing=p.sims.urls["timing"],
+        exam=p.sims.urls["exam"],
+        bank=p.sims.urls["bank"],
+        health=p.sims.urls["health"],
+    )
 
 
 def signature_png() -> bytes:

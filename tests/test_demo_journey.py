@@ -12,8 +12,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from scripts.demo_journey import DemoUrls, run_demo
-from tests.e2e import bank_by_payer, ledger_by_payer, platform
+from scripts.demo_journey import run_demo
+from tests.e2e import bank_by_payer, demo_urls, ledger_by_payer, platform
 
 KB = 1024
 HISTORY_LIMIT = 400 * KB  # a full C1 journey, sign-up to closed (bench item 5 measures it too)
@@ -27,13 +27,7 @@ async def test_the_demo_takes_a_learner_to_graduation(
     # The health centre answers on its own (as under `make run`); the examiner is the demo.
     async with platform(dev_env, tmp_path, health_auto_result_seconds=0.2) as p:
         async with p.worker():
-            urls = DemoUrls(
-                api=p.settings.api_base_url,
-                timing=p.sims.urls["timing"],
-                exam=p.sims.urls["exam"],
-                bank=p.sims.urls["bank"],
-                health=p.sims.urls["health"],
-            )
+            urls = demo_urls(p)
             result = await run_demo(
                 urls, "learner2", lambda: httpx.AsyncClient(timeout=30), say=lines.append
             )

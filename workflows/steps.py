@@ -117,11 +117,11 @@ def tuition_fen(inp: JourneyInput) -> int:
     """What the learner deposits: fixed fees plus every required practical hour at the normal
     rate. Peak and holiday hours cost more and are paid from the same escrow as they happen;
     what is not used is refunded at graduation."""
-    return tuition_of(inp.policy.hours[inp.vehicle_class], inp.fees)
+    return tuition_of(inp.fees, inp.policy.hours[inp.vehicle_class])
 
 
-class Fees(Protocol):
-    """A fee annex: the journey's (FeeAnnex) or the school's filed one (FeeSchedule)."""
+class FeeRates(Protocol):
+    """A fee annex as the contract has it, or as a school publishes it (FeeSchedule)."""
 
     services_fen: int
     theory_fen: int
@@ -129,8 +129,9 @@ class Fees(Protocol):
     road_rates_fen: list[int]
 
 
-def tuition_of(h: SubjectHours, f: Fees) -> int:
-    """The tuition of a class at a school (also the price the school list shows)."""
+def tuition_of(f: FeeRates, h: SubjectHours) -> int:
+    """The tuition of a fee annex under a class's required hours (the pages show it before
+    enrolment, from the school's published fees)."""
     return (
         f.services_fen
         + f.theory_fen

@@ -324,7 +324,7 @@ def _class_fees(f: FeeSchedule, policy: Policy | None) -> ClassFees:
         simulator_rates_fen=f.simulator_rates_fen,
         field_rates_fen=f.field_rates_fen,
         road_rates_fen=f.road_rates_fen,
-        tuition_fen=tuition_of(hours, f) if hours else None,
+        tuition_fen=tuition_of(f, hours) if hours else None,
     )
 
 

@@ -1,47 +1,28 @@
 """治理端 governance port: regulators query journeys in their region through Temporal visibility,
 review stage reports (阶段报审) and see disputed training records."""
 
-import asyncio
-
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlmodel import col, select
+from sqlmodel import col
 
+from api import gov_service as service
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, RegulatorUser, SessionDep, TemporalDep
-from api.errors import api_error
+from api.disputes import DisputedRecord, disputed_records
 from api.inputs import Answer, Id, PathId, Reason
-from api.journeys import (
-    Allowed,
-    JourneyParty,
-    fetch_view,
-    full_view_json,
-    run_update,
-    visible_party,
-    visible_view,
-)
-from api.visibility import JourneySummary, list_journeys, quote
-from core.regions import region_covers, region_prefix
+from api.journeys import full_view_json
+from api.visibility import JourneySummary
+from core.regions import region_prefix
 from models.journeys import JourneyRecord
-from models.registry import School
-from models.users import User
-from workflows import search_attributes as sa
-from workflows.journey import LearnerJourney
 from workflows.journey_state import (
-    TRAINING_STAGES,
-    DisputeRuling,
     JourneyView,
     Stage,
-    StageReportAction,
-    Status,
     Subject,
     UpdateOutcome,
 )
 
 router = APIRouter(prefix="/api/gov", tags=["gov"], route_class=StrictRoute)
-DISPUTE_QUERIES_AT_ONCE = 16
-DISPUTE_QUERY_SECONDS = 5.0
 
 
 @router.get("/journeys")
@@ -53,43 +34,15 @@ async def region_journeys(
     school_id: Id | None = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[JourneySummary]:
-    region = regulator.region_code or ""
-    cities = sorted(
-        {
-            s.city_code
-            for s in session.exec(select(School)).all()
-            if region_covers(region, s.city_code)
-        }
+    return await service.region_journeys(
+        session, client, regulator, stage and stage.value, school_id, limit
     )
-    if school_id is not None:
-        school = session.get(School, school_id)
-        if school is None or not region_covers(region, school.city_code):
-            raise api_error(404, "辖区内没有此驾校", "not_found")
-    session.commit()  # the reads are done: no connection held while Temporal answers
-    if not cities:
-        return []
-    clauses = [f"{sa.CITY.name} IN ({', '.join(quote(c) for c in cities)})"]
-    if stage is not None:
-        clauses.append(f"{sa.STAGE.name} = {quote(stage.value)}")
-    if school_id is not None:
-        clauses.append(f"{sa.SCHOOL.name} = {quote(school_id)}")
-    return await list_journeys(client, clauses, limit)
-
-
-def in_region(regulator: User) -> Allowed:
-    return lambda party: region_covers(regulator.region_code or "", party.city_code)
 
 
 async def region_journey(
     session: SessionDep, client: TemporalDep, wf_id: str, regulator: RegulatorUser
 ) -> JourneyView:
-    return await visible_view(session, client, wf_id, in_region(regulator))
-
-
-async def region_party(
-    session: SessionDep, client: TemporalDep, wf_id: str, regulator: RegulatorUser
-) -> JourneyParty:
-    return await visible_party(session, client, wf_id, in_region(regulator))
+    return await service.regulator_journey(session, client, wf_id, regulator)
 
 
 @router.get("/journeys/{wf_id}", response_model=dict)
@@ -115,9 +68,9 @@ async def approve_stage_report(
     regulator: RegulatorUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await region_party(session, client, wf_id, regulator)
-    action = StageReportAction(subject.value, regulator.id, approve=True, role="regulator")
-    return await run_update(client, wf_id, LearnerJourney.stage_report, action, key)
+    return await service.decide_stage_report(
+        session, client, regulator, wf_id, subject.value, True, "", key
+    )
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/reject")
@@ -130,11 +83,9 @@ async def reject_stage_report(
     regulator: RegulatorUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await region_party(session, client, wf_id, regulator)
-    action = StageReportAction(
-        subject.value, regulator.id, approve=False, reason=body.reason, role="regulator"
+    return await service.decide_stage_report(
+        session, client, regulator, wf_id, subject.value, False, body.reason, key
     )
-    return await run_update(client, wf_id, LearnerJourney.stage_report, action, key)
 
 
 class DisputeRulingBody(BaseModel):
@@ -153,22 +104,12 @@ async def rule_dispute(
     key: IdempotencyKey,
 ) -> UpdateOutcome:
     """The regulator rules on a dispute the school contested."""
-    await region_party(session, client, wf_id, regulator)
-    req = DisputeRuling(record_no, regulator.id, body.uphold_record, body.reason)
-    return await run_update(client, wf_id, LearnerJourney.rule_dispute, req, key)
+    return await service.rule_dispute(
+        session, client, regulator, wf_id, record_no, body.uphold_record, body.reason, key
+    )
 
 
 # ---- disputed training records ------------------------------------------------------------
-
-
-class DisputedRecord(BaseModel):
-    workflow_id: str
-    school_id: str
-    record_no: str
-    subject: str
-    reason: str
-    status: str  # disputed: the school to answer; contested: the regulator to rule
-    answer: str
 
 
 @router.get("/disputes")
@@ -178,44 +119,7 @@ async def disputes(
     regulator: RegulatorUser,
     limit: int = Query(50, ge=1, le=200),
 ) -> list[DisputedRecord]:
-    """Training records learners disputed, in active training journeys of the region.
-
-    The read model picks the journeys (at most `limit`, longest in their stage first); each
-    one's view gives its records. A journey that cannot be read just now is left out.
-    """
+    """Training records learners disputed, in active training journeys of the region."""
     prefix = region_prefix(regulator.region_code or "")
-    journeys = session.exec(
-        select(JourneyRecord)
-        .where(
-            col(JourneyRecord.city_code).startswith(prefix),
-            col(JourneyRecord.status) == Status.active.value,
-            col(JourneyRecord.stage).in_([s.value for s in TRAINING_STAGES]),
-        )
-        .order_by(col(JourneyRecord.stage_entered_at))
-        .limit(limit)
-    ).all()
-    session.commit()  # no connection held while the journeys answer
-    gate = asyncio.Semaphore(DISPUTE_QUERIES_AT_ONCE)
-
-    async def disputed_in(wf_id: str) -> list[DisputedRecord]:
-        async with gate:
-            try:
-                view = await asyncio.wait_for(fetch_view(client, wf_id), DISPUTE_QUERY_SECONDS)
-            except (HTTPException, TimeoutError):
-                return []
-        return [
-            DisputedRecord(
-                workflow_id=view.workflow_id,
-                school_id=view.school_id,
-                record_no=r.record_no,
-                subject=r.subject,
-                reason=r.dispute_reason,
-                status=r.status,
-                answer=r.answer,
-            )
-            for r in view.state.records
-            if r.status in ("disputed", "contested")
-        ]
-
-    found = await asyncio.gather(*(disputed_in(j.workflow_id) for j in journeys))
-    return [d for batch in found for d in batch][:limit]
+    scope = col(JourneyRecord.city_code).startswith(prefix)
+    return await disputed_records(session, client, scope, limit)

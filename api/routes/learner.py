@@ -1,50 +1,33 @@
 """服务端 learner port: choose a school, start and drive one's own journey."""
 
-import base64
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlmodel import select
 
+from api import catalog
 from api import documents as docs
+from api import learner_service as service
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
-from api.errors import field_error, not_found
 from api.inputs import CityCode, Latitude, Longitude, PathId, Reason, VehicleClass
 from api.journeys import (
-    Allowed,
     JourneyCreate,
-    JourneyParty,
-    enrol,
     full_view_json,
     nearest_centres,
-    run_update,
-    start_journey,
-    visible_party,
-    visible_view,
 )
-from core.signature import MAX_BYTES, MAX_SIZE, MIN_SIZE, normalize_signature, signature_error
+from core.signature import MAX_BYTES, MAX_SIZE, MIN_SIZE
 from models.journeys import JourneyRecord
 from models.registry import (
-    Coach,
     CoachPublic,
-    HealthCentre,
     HealthCentrePublic,
-    School,
     SchoolPublic,
 )
-from models.users import User
-from workflows.journey import LearnerJourney
 from workflows.journey_state import (
-    BookHealthCheck,
     Channel,
-    CreatePayment,
     JourneyView,
-    SignContract,
     UpdateOutcome,
-    Withdraw,
 )
 
 router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
@@ -61,23 +44,12 @@ def list_schools(
     city_code: CityCode | None = None,
     vehicle_class: VehicleClass | None = None,
 ) -> list[SchoolPublic]:
-    query = select(School).where(School.compliant)
-    if city_code:
-        query = query.where(School.city_code == city_code)
-    schools = session.exec(query.order_by(School.id)).all()
-    return [
-        SchoolPublic.model_validate(s)
-        for s in schools
-        if not vehicle_class or vehicle_class in s.vehicle_classes
-    ]
+    return catalog.compliant_schools(session, city_code, vehicle_class)
 
 
 @router.get("/schools/{school_id}/coaches")
 def list_coaches(school_id: PathId, session: SessionDep, _: LearnerUser) -> list[CoachPublic]:
-    if session.get(School, school_id) is None:
-        raise not_found("school")
-    coaches = session.exec(select(Coach).where(Coach.school_id == school_id, Coach.active)).all()
-    return [CoachPublic.model_validate(c) for c in coaches]
+    return catalog.active_coaches(session, school_id)
 
 
 @router.post("/journeys", status_code=status.HTTP_201_CREATED)
@@ -89,36 +61,19 @@ async def create_journey(
     client: TemporalDep,
     learner: LearnerUser,
 ) -> dict[str, str]:
-    inp = await enrol(session, learner, body, request.app.state.policies)
-    wf_id = await start_journey(client, settings, inp)
-    return {"workflow_id": wf_id}
+    policies = request.app.state.policies
+    return {"workflow_id": await service.enrol(session, settings, client, policies, learner, body)}
 
 
 @router.get("/journeys")
 def my_journeys(session: SessionDep, learner: LearnerUser) -> list[JourneyRecord]:
-    return list(
-        session.exec(
-            select(JourneyRecord)
-            .where(JourneyRecord.learner_id == learner.id)
-            .order_by(JourneyRecord.started_at)
-        ).all()
-    )
-
-
-def mine(learner: User) -> Allowed:
-    return lambda party: party.learner_id == learner.id
+    return service.learner_journeys(session, learner)
 
 
 async def own_journey(
     session: SessionDep, client: TemporalDep, wf_id: str, learner: LearnerUser
 ) -> JourneyView:
-    return await visible_view(session, client, wf_id, mine(learner))
-
-
-async def own_party(
-    session: SessionDep, client: TemporalDep, wf_id: str, learner: LearnerUser
-) -> JourneyParty:
-    return await visible_party(session, client, wf_id, mine(learner))
+    return await service.learner_journey(session, client, wf_id, learner)
 
 
 @router.get("/journeys/{wf_id}", response_model=dict)
@@ -155,13 +110,9 @@ async def book_health_check(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(session, client, wf_id, learner)
-    centre = session.get(HealthCentre, body.centre_id)
-    if centre is None or centre.city_code != view.city_code:
-        message = "驾校所在城市没有此体检机构"
-        raise field_error("centre_id", message, kind="unknown_health_centre")
-    req = BookHealthCheck(centre.id, body.slot, centre.fee_fen, centre.name)
-    return await run_update(client, wf_id, LearnerJourney.book_health_check, req, key)
+    return await service.book_health_check(
+        session, client, learner, wf_id, body.centre_id, body.slot, key
+    )
 
 
 @router.get("/journeys/{wf_id}/contract.pdf")
@@ -190,12 +141,8 @@ async def sign_contract(
     signature: Annotated[UploadFile, File(description=SIGNATURE_RULES)],
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    data = await signature.read(MAX_BYTES + 1)
-    if error := signature_error(data):
-        raise field_error("signature", error, kind="signature_invalid")
-    await own_party(session, client, wf_id, learner)
-    req = SignContract(base64.b64encode(normalize_signature(data)).decode())
-    return await run_update(client, wf_id, LearnerJourney.sign_contract, req, key)
+    data = await signature.read(service.SIGNATURE_READ_LIMIT)
+    return await service.sign_contract(session, client, learner, wf_id, data, key)
 
 
 class PaymentRequest(BaseModel):
@@ -214,9 +161,9 @@ async def create_payment(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    req = CreatePayment(body.channel.value, body.amount_fen or 0)
-    return await run_update(client, wf_id, LearnerJourney.create_payment, req, key)
+    return await service.create_payment(
+        session, client, learner, wf_id, body.channel.value, body.amount_fen, key
+    )
 
 
 @router.get("/journeys/{wf_id}/invoice.pdf")
@@ -244,5 +191,4 @@ async def withdraw(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    return await run_update(client, wf_id, LearnerJourney.withdraw, Withdraw(body.reason), key)
+    return await service.withdraw(session, client, learner, wf_id, body.reason, key)

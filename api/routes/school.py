@@ -4,28 +4,17 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlmodel import select
 
+from api import school_service as service
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, SessionDep, StaffUser, TemporalDep
 from api.idempotency import Idempotency
 from api.inputs import Answer, Comment, PathId, Reason
-from api.journeys import (
-    Allowed,
-    JourneyParty,
-    full_view_json,
-    run_update,
-    visible_party,
-    visible_view,
-)
+from api.journeys import full_view_json, run_update
 from models.journeys import JourneyRecord
-from models.users import User
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
-    DisputeAnswer,
     JourneyView,
-    NoShowReport,
-    StaffDecision,
     Stage,
     StageReportAction,
     Subject,
@@ -43,28 +32,15 @@ def school_journeys(
     stage: Stage | None = None,
     waiting_on: WaitingOn | None = None,
 ) -> list[JourneyRecord]:
-    query = select(JourneyRecord).where(JourneyRecord.school_id == staff.school_id)
-    if stage:
-        query = query.where(JourneyRecord.stage == stage.value)
-    if waiting_on:
-        query = query.where(JourneyRecord.waiting_on == waiting_on.value)
-    return list(session.exec(query.order_by(JourneyRecord.stage_entered_at)).all())
-
-
-def ours(staff: User) -> Allowed:
-    return lambda party: party.school_id == staff.school_id
+    return service.school_journeys(
+        session, staff, stage and stage.value, waiting_on and waiting_on.value
+    )
 
 
 async def school_journey(
     session: SessionDep, client: TemporalDep, wf_id: str, staff: StaffUser
 ) -> JourneyView:
-    return await visible_view(session, client, wf_id, ours(staff))
-
-
-async def school_party(
-    session: SessionDep, client: TemporalDep, wf_id: str, staff: StaffUser
-) -> JourneyParty:
-    return await visible_party(session, client, wf_id, ours(staff))
+    return await service.staff_journey(session, client, wf_id, staff)
 
 
 @router.get("/journeys/{wf_id}", response_model=dict)
@@ -78,10 +54,7 @@ async def get_journey(
 async def approve_signing(
     wf_id: PathId, session: SessionDep, client: TemporalDep, staff: StaffUser, key: IdempotencyKey
 ) -> UpdateOutcome:
-    await school_party(session, client, wf_id, staff)
-    return await run_update(
-        client, wf_id, LearnerJourney.approve_signing, StaffDecision(staff.id), key
-    )
+    return await service.approve_signing(session, client, staff, wf_id, key)
 
 
 class Rejection(BaseModel):
@@ -97,10 +70,7 @@ async def reject_signing(
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_party(session, client, wf_id, staff)
-    return await run_update(
-        client, wf_id, LearnerJourney.reject_signing, StaffDecision(staff.id, body.reason), key
-    )
+    return await service.reject_signing(session, client, staff, wf_id, body.reason, key)
 
 
 # ---- training: stage reports, no-shows, coach changes -----------------------------------------
@@ -116,9 +86,7 @@ async def submit_stage_report(
     key: IdempotencyKey,
 ) -> UpdateOutcome:
     """阶段报审: the school submits a stage whose hours are met; the learner then confirms."""
-    await school_party(session, client, wf_id, staff)
-    req = StageReportAction(subject.value, staff.id, role="school_staff")
-    return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
+    return await service.submit_stage_report(session, client, staff, wf_id, subject.value, key)
 
 
 class DisputeAnswerBody(BaseModel):
@@ -138,9 +106,9 @@ async def answer_dispute(
 ) -> UpdateOutcome:
     """The school answers a learner's dispute of a training record: concede, or contest it
     before the regulator."""
-    await school_party(session, client, wf_id, staff)
-    req = DisputeAnswer(record_no, staff.id, body.concede, body.answer)
-    return await run_update(client, wf_id, LearnerJourney.answer_dispute, req, key)
+    return await service.answer_dispute(
+        session, client, staff, wf_id, record_no, body.concede, body.answer, key
+    )
 
 
 @router.post("/journeys/{wf_id}/bookings/{booking_id}/no-show")
@@ -152,9 +120,7 @@ async def report_no_show(
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_party(session, client, wf_id, staff)
-    req = NoShowReport(booking_id, staff.id)
-    return await run_update(client, wf_id, LearnerJourney.report_no_show, req, key)
+    return await service.report_no_show(session, client, staff, wf_id, booking_id, key)
 
 
 class Approval(BaseModel):
@@ -170,7 +136,7 @@ async def approve_coach_change(
     key: IdempotencyKey,
     body: Approval | None = None,
 ) -> UpdateOutcome:
-    await school_party(session, client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     reason = body.reason if body else ""
     return await _decide_coach_change(client, wf_id, staff, True, reason, key)
 
@@ -184,7 +150,7 @@ async def reject_coach_change(
     staff: StaffUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await school_party(session, client, wf_id, staff)
+    await school_journey(session, client, wf_id, staff)
     return await _decide_coach_change(client, wf_id, staff, False, body.reason, key)
 
 

@@ -5,51 +5,40 @@ view. The journey's validators refuse what the rules forbid (409, nothing writte
 that cannot be right is a 422 naming the field before the journey is asked at all.
 """
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, StringConstraints
 
-from activities.bookings import open_slots
-from activities.slots import held
-from api import documents as docs
+from api import training_service as service
 from api.bodies import StrictRoute
 from api.deps import IdempotencyKey, LearnerUser, SessionDep, SettingsDep, TemporalDep
-from api.errors import field_error, not_found
+from api.errors import field_error
 from api.inputs import NOT_BLANK, Comment, Day, Id, PathId, Reason, Stars
 from api.journeys import (
     ApplicantData,
-    JourneyCreate,
-    enrol,
     run_update,
 )
-from api.routes.learner import own_journey, own_party
+from api.learner_service import learner_party
+from api.routes.learner import own_journey
 from models.registry import Coach
-from models.training import TrainingSlotPublic, hour_starts, resource
+from models.training import TrainingSlotPublic
 from policy.model import Policy
 from workflows.journey import LearnerJourney
 from workflows.journey_state import (
-    BookExam,
-    BookSlotRequest,
-    CancelBookingRequest,
     CancelExam,
     CoachChangeRequest,
     FollowupReview,
     JourneyView,
     RateStage,
-    RecordDecision,
-    StageReportAction,
-    Status,
     Subject,
-    Transfer,
     UpdateOutcome,
 )
 
 router = APIRouter(prefix="/api/learner", tags=["learner"], route_class=StrictRoute)
 
-ARCHIVE_KINDS = ("registration", "teaching_log", "training_records", "certificate")
+ARCHIVE_KINDS = service.ARCHIVE_KINDS
 
 
 def _policy(request: Request, view: JourneyView) -> Policy:
@@ -71,29 +60,7 @@ async def list_open_slots(
     they already booked, in this journey or another, is left out); empty when the stage books
     none."""
     view = await own_journey(session, client, wf_id, learner)
-    subject = str(view.state.stage)
-    if subject not in ("field", "road") or view.state.status != Status.active:
-        return []
-    horizon = _policy(request, view).training.booking_horizon_days
-    slots = open_slots(session, view.school_id, subject, datetime.now(UTC), horizon)
-    hours = {s.id: set(hour_starts(_utc(s.start), _utc(s.end))) for s in slots}
-    every_hour = sorted(set().union(*hours.values()))
-    busy = {
-        _utc(h.hour_start)
-        for h in (
-            held(session, [resource("learner", learner.id)], every_hour) if every_hour else []
-        )
-    }
-    return [
-        TrainingSlotPublic.model_validate(s, from_attributes=True)
-        for s in slots
-        if not hours[s.id] & busy
-    ]
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they are stored in UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return service.bookable_slots(session, view, learner, _policy(request, view))
 
 
 class BookingCreate(BaseModel):
@@ -109,9 +76,7 @@ async def book_slot(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    req = BookSlotRequest(body.slot_id)
-    return await run_update(client, wf_id, LearnerJourney.book_slot, req, key)
+    return await service.book_slot(session, client, learner, wf_id, body.slot_id, key)
 
 
 class BookingCancel(BaseModel):
@@ -128,9 +93,8 @@ async def cancel_booking(
     key: IdempotencyKey,
     body: BookingCancel | None = None,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    req = CancelBookingRequest(booking_id, body.reason if body else "")
-    return await run_update(client, wf_id, LearnerJourney.cancel_booking, req, key)
+    reason = body.reason if body else ""
+    return await service.cancel_booking(session, client, learner, wf_id, booking_id, reason, key)
 
 
 # ---- training records: confirm or dispute (学时确认) ------------------------------------------
@@ -145,10 +109,7 @@ async def confirm_record(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    return await run_update(
-        client, wf_id, LearnerJourney.confirm_record, RecordDecision(record_no), key
-    )
+    return await service.decide_record(session, client, learner, wf_id, record_no, "", key)
 
 
 class Dispute(BaseModel):
@@ -165,9 +126,8 @@ async def dispute_record(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    req = RecordDecision(record_no, dispute_reason=body.reason)
-    return await run_update(client, wf_id, LearnerJourney.confirm_record, req, key)
+    reason = body.reason
+    return await service.decide_record(session, client, learner, wf_id, record_no, reason, key)
 
 
 # ---- stages: theory confirmation with a rating, the stage report (阶段报审) -----------------
@@ -189,9 +149,8 @@ async def confirm_stage(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    req = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
-    return await run_update(client, wf_id, LearnerJourney.confirm_theory, req, key)
+    rating = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
+    return await service.confirm_stage(session, client, learner, wf_id, rating, key)
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
@@ -203,9 +162,7 @@ async def confirm_stage_report(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    req = StageReportAction(subject.value, learner.id, role="learner")
-    return await run_update(client, wf_id, LearnerJourney.stage_report, req, key)
+    return await service.confirm_report(session, client, learner, wf_id, subject.value, key)
 
 
 # ---- exams (12123) -------------------------------------------------------------------------
@@ -230,10 +187,11 @@ async def book_exam(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_journey(session, client, wf_id, learner)
-    venue = body.venue or f"{_policy(request, view).city_name}机动车驾驶人考试中心"
-    req = BookExam(body.subject.value, body.exam_date.isoformat(), venue)
-    return await run_update(client, wf_id, LearnerJourney.book_exam, req, key)
+    policies = request.app.state.policies
+    day = body.exam_date.isoformat()
+    return await service.book_exam(
+        session, client, policies, learner, wf_id, body.subject.value, day, body.venue, key
+    )
 
 
 @router.post("/journeys/{wf_id}/exams/{subject}/cancel")
@@ -245,7 +203,7 @@ async def cancel_exam(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
+    await learner_party(session, client, wf_id, learner)
     return await run_update(
         client, wf_id, LearnerJourney.cancel_exam, CancelExam(subject.value), key
     )
@@ -268,7 +226,7 @@ async def request_coach_change(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_party(session, client, wf_id, learner)
+    view = await learner_party(session, client, wf_id, learner)
     coach = session.get(Coach, body.coach_id)
     if coach is None or coach.school_id != view.school_id or not coach.active:
         raise field_error("coach_id", "该驾校没有此在岗教练", kind="unknown_coach")
@@ -294,9 +252,8 @@ async def add_followup_review(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    await own_party(session, client, wf_id, learner)
-    req = FollowupReview(body.school_stars, body.coach_stars, body.comment)
-    return await run_update(client, wf_id, LearnerJourney.add_followup_review, req, key)
+    review = FollowupReview(body.school_stars, body.coach_stars, body.comment)
+    return await service.add_followup_review(session, client, learner, wf_id, review, key)
 
 
 class TransferCreate(ApplicantData):
@@ -317,14 +274,10 @@ async def transfer(
     learner: LearnerUser,
     key: IdempotencyKey,
 ) -> UpdateOutcome:
-    view = await own_party(session, client, wf_id, learner)
-    if body.school_id == view.school_id:
-        raise field_error("school_id", "转入驾校不能与当前驾校相同", kind="same_school")
-    enrolment = JourneyCreate(
-        **body.model_dump(exclude={"reason"}), vehicle_class=view.vehicle_class
-    )
-    new = await enrol(session, learner, enrolment, request.app.state.policies)
-    return await run_update(client, wf_id, LearnerJourney.transfer, Transfer(body.reason, new), key)
+    applicant = ApplicantData(**body.model_dump(include=set(ApplicantData.model_fields)))
+    to = service.NewSchool(body.school_id, body.coach_id, applicant, body.reason)
+    policies = request.app.state.policies
+    return await service.transfer(session, client, policies, learner, wf_id, to, key)
 
 
 # ---- the archive (登记表, 教学日志, 培训记录, 结业证书) --------------------------------------
@@ -340,8 +293,4 @@ async def archive_pdf(
     learner: LearnerUser,
 ) -> Response:
     """One archive document, once the learner has graduated (404 before)."""
-    if kind not in ARCHIVE_KINDS:
-        raise not_found("document")
-    s = (await own_journey(session, client, wf_id, learner)).state
-    name = f"{s.certificate_no or wf_id}-{kind}.pdf"
-    return docs.pdf_response(settings, kind, s.archive.get(kind, ""), name)
+    return await service.archive_document(session, settings, client, learner, wf_id, kind)

@@ -494,7 +494,7 @@ async def test_disputes_in_the_region(api: Api, monkeypatch: pytest.MonkeyPatch)
         school = SCHOOL if wf_id.startswith("j-rz") else "S350100001"
         return JourneyView(wf_id, "U-learner1", school, "", "C1", "K", state)
 
-    monkeypatch.setattr("api.routes.gov.fetch_view", fake_view)
+    monkeypatch.setattr("api.disputes.fetch_view", fake_view)
     r = await api.http.get("/api/gov/disputes", headers=await api.token("rizhao"))
     assert r.status_code == 200, r.text
     assert r.json() == [

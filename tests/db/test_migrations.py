@@ -3,7 +3,7 @@ from datetime import date
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, SQLModel, func, select
 
 from core.db import alembic_config, head_revision, migrate
@@ -37,7 +37,7 @@ def test_demo_data_loads_once_and_keeps_existing_rows(engine: Engine) -> None:
     with Session(engine) as session:
         load_demo_data(session)
         assert session.get(School, "S371100001").phone == "0633-0000000"  # type: ignore[union-attr]
-        assert session.exec(select(func.count()).select_from(User)).one() == 9
+        assert session.exec(select(func.count()).select_from(User)).one() == 10
 
 
 def test_id_numbers_bound_before_normalisation_are_stored_normalised(
@@ -49,15 +49,17 @@ def test_id_numbers_bound_before_normalisation_are_stored_normalised(
     other = make_id(date(1990, 1, 1), "370102", "123")
     typed = {"U-a": to_fullwidth(VALID_ID), "U-b": other, "U-c": to_fullwidth(other)}
     with Session(engine) as session:
+        # Only the columns 0007 has (the model has later ones).
         for user_id, number in typed.items():
-            session.add(
-                User(
+            session.execute(
+                insert(User).values(
                     id=user_id,
                     username=user_id,
                     password_hash="x",
                     role=Role.learner,
                     display_name="学员",
                     id_number=number,
+                    active=True,
                 )
             )
         session.commit()

@@ -5,12 +5,15 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
+from api import catalog
 from core.config import Settings
 from evaluation import reading
 from models.demo_history import load_demo_history
 from models.quality import ExamAttempt, IndexPublication
 from models.registry import School
 from policy.loader import load_quality_indexes
+
+LEVELS = {"AAA", "AA", "A", "B"}
 
 
 def test_every_figure_of_every_demo_school_is_non_zero(demo_engine: Engine) -> None:
@@ -33,3 +36,17 @@ def test_every_figure_of_every_demo_school_is_non_zero(demo_engine: Engine) -> N
             assert all(
                 c.learners_taught and c.reviews and c.penalties and c.complaints for c in coaches
             ), school.id
+
+
+def test_the_learner_pages_show_each_school_its_published_index(demo_engine: Engine) -> None:
+    rules = load_quality_indexes(Settings().policy_paths)
+    with Session(demo_engine) as session:
+        ids = [s.id for s in session.exec(select(School)).all()]
+        assert all(not f.items for f in catalog.school_figures(session, ids).values())
+        load_demo_history(session, rules, datetime.now(UTC))
+        shown = catalog.school_figures(session, ids)
+        for school_id in ids:
+            items = shown[school_id].items
+            assert items["服务质量指数"] != "—" and items["信用等级"] in LEVELS, school_id
+            assert items["投诉"] != "0 件" and items["行政处罚"] != "0 次", school_id
+            assert items["科目一合格率"].endswith("%"), school_id

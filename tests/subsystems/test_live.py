@@ -134,6 +134,7 @@ async def test_timing_and_exam_over_http(tmp_path: Path):
     ):
         hook = receiver_urls["receiver"] + "/hook"
         expected = {"national", "health", "bank", "timing", "exam", "complaints", "enforcement"}
+        expected |= {"sms"}
         assert set(sims.urls) == expected
         timing, exam, national = (sims.urls[n] for n in ("timing", "exam", "national"))
 
@@ -234,6 +235,7 @@ def test_runner_flags():
         "exam": 8105,
         "complaints": 8106,
         "enforcement": 8107,
+        "sms": 8108,
     }
     args = parse_args(["--timing-port", "9104", "--exam-auto-pass-seconds", "2.5"])
     assert (args.timing_port, args.exam_port, args.exam_auto_pass_seconds) == (9104, 8105, 2.5)
