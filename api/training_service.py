@@ -160,6 +160,14 @@ async def confirm_stage(
     return await run_update(client, wf_id, LearnerJourney.confirm_theory, rating, key)
 
 
+async def rate_practical_stage(
+    session: Session, client: Client, learner: User, wf_id: str, rating: RateStage, key: Idempotency
+) -> UpdateOutcome:
+    """科目二/科目三: the learner rates school and coach before confirming the stage's report."""
+    await learner_party(session, client, wf_id, learner)
+    return await run_update(client, wf_id, LearnerJourney.rate_practical_stage, rating, key)
+
+
 async def confirm_report(
     session: Session, client: Client, learner: User, wf_id: str, subject: str, key: Idempotency
 ) -> UpdateOutcome:

@@ -621,6 +621,40 @@ class LearnerJourney:
             raise ValueError(refusal)
 
     @workflow.update
+    async def rate_practical_stage(self, req: RateStage) -> UpdateOutcome:
+        """科目二/科目三: the learner rates the school and the coach of the stage they are in,
+        before confirming its report (the hours are confirmed record by record there); once,
+        later changes are edits of the review. A new Update: recorded histories never call it."""
+        async with self._lock:
+            p = self._s.subjects[req.subject]
+            repeat = p.rating is not None and (
+                (p.rating.school_stars, p.rating.coach_stars, p.rating.comment)
+                == (req.school_stars, req.coach_stars, req.comment)
+            )
+            if not repeat:
+                p.rating = Review(req.school_stars, req.coach_stars, req.comment, workflow.now())
+                self._record(req.subject, "rated", f"{req.school_stars}/{req.coach_stars} 星")
+                await self._store_review(req.subject, p.rating)
+            return self._outcome("stage_rated", repeat)
+
+    @rate_practical_stage.validator
+    def _validate_rate_practical_stage(self, req: RateStage) -> None:
+        self._require_training()
+        if req.subject not in ("field", "road"):
+            raise ValueError("只有科目二、科目三在阶段报审前单独评价")
+        if req.subject != self._s.stage.value:
+            raise ValueError(f"只能评价当前阶段（{STAGE_NAMES[self._s.stage]}）")
+        rating = self._s.subjects[req.subject].rating
+        if rating is not None and (rating.school_stars, rating.coach_stars, rating.comment) != (
+            req.school_stars,
+            req.coach_stars,
+            req.comment,
+        ):
+            raise ValueError("该阶段已评价；修改请编辑评价")
+        if not (1 <= req.school_stars <= 5 and 1 <= req.coach_stars <= 5):
+            raise ValueError("评分须为 1 至 5 星")
+
+    @workflow.update
     async def book_slot(self, req: BookSlotRequest) -> UpdateOutcome:
         async with self._lock:
             repeat = repeats.booking(self._s, req)

@@ -153,6 +153,21 @@ async def confirm_stage(
     return await service.confirm_stage(session, client, learner, wf_id, rating, key)
 
 
+@router.post("/journeys/{wf_id}/stages/{subject}/rating")
+async def rate_practical_stage(
+    wf_id: PathId,
+    session: SessionDep,
+    subject: Literal["field", "road"],
+    body: StageRating,
+    client: TemporalDep,
+    learner: LearnerUser,
+    key: IdempotencyKey,
+) -> UpdateOutcome:
+    """科目二、科目三：阶段报审确认前评价驾校和教练（一次；之后在评价中修改）。"""
+    rating = RateStage(subject, body.school_stars, body.coach_stars, body.comment)
+    return await service.rate_practical_stage(session, client, learner, wf_id, rating, key)
+
+
 @router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
 async def confirm_stage_report(
     wf_id: PathId,
