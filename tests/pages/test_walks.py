@@ -105,7 +105,7 @@ def learner_walk(p: Platform, phone: str, id_number: str) -> str:
         wf_id = d.current_url.rsplit("/", 1)[1]
 
         css(d, "form[action$='/health-check'] button").click()  # nearest centre, first time
-        assert "体检已预约" in flash(d)
+        wait_for(d, lambda d: "体检已预约" in flash(d))  # once the answer page has loaded
         # The centre's result arrives by itself; then the school approves 面签.
         until_shown(d, "#signing-status")
         shoot(d, "learner-signing")
