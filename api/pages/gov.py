@@ -2,7 +2,8 @@
 table), stuck journeys with a link to each in the Temporal UI, and the funds under
 supervision per school. Calls api/gov_service.py and api/funds.py.
 
-Hooks for issue 10: pass rates, the service-quality index and the red/black list, complaints.
+The service-quality index (一指数) of each city in the region: its latest ranking with levels,
+the red and black lists and the level-2 figures, from the same publication the JSON port reads.
 """
 
 from fastapi import APIRouter, Query, Request
@@ -21,7 +22,9 @@ from api.pages.web import (
     VisitorDep,
     render,
 )
+from api.routes.quality import ranking
 from core.regions import region_prefix
+from evaluation import reading
 from models.journeys import JourneyRecord
 from workflows.journey_state import STAGE_NAMES, Stage, WaitingOn
 
@@ -99,6 +102,34 @@ async def stuck(
         minutes=minutes,
         school_names=school_names,
         waiting_names=WAITING_NAMES,
+    )
+
+
+# ---- the service-quality index (一指数) -----------------------------------------------------
+
+
+@router.get("/index")
+def quality_index(
+    request: Request,
+    who: VisitorDep,
+    regulator: RegulatorPage,
+    session: SessionDep,
+    city: str | None = Query(None, pattern=r"^[0-9]{6}$"),
+) -> HTMLResponse:
+    cities = sorted({s.city_code for s in service.region_schools(session, regulator)})
+    chosen = city if city in cities else (cities[0] if cities else None)
+    publication = reading.latest_publication(session, chosen) if chosen else None
+    entries = ranking(session, regulator, chosen).entries if publication else []
+    session.commit()
+    return render(
+        request,
+        who,
+        "gov/index.html",
+        title=regulator.display_name,
+        cities=cities,
+        city=chosen,
+        publication=publication,
+        entries=entries,
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,8 +18,10 @@ from api.main import create_app
 from core.config import DEMO_WEBHOOK_SECRET, Settings
 from core.db import engine_for, migrate
 from models.demo import DEMO_PASSWORD, load_demo_data
+from models.demo_history import load_demo_history
 from models.training import CHINA
 from models.users import User
+from policy.loader import load_quality_indexes
 from scripts.demo_journey import applicant
 from subsystems import sms
 from subsystems.runner import serve_apps
@@ -28,7 +30,7 @@ from tests.factories import VALID_ID
 
 LEARNER_PAGES = ["/learner", "/learner/schools", "/learner/realname", "/learner/journeys/x"]
 STAFF_PAGES = ["/school", "/school/slots", "/school/reports"]
-REGULATOR_PAGES = ["/gov", "/gov/stuck"]
+REGULATOR_PAGES = ["/gov", "/gov/stuck", "/gov/index"]
 ADMIN_PAGES = ["/admin"]
 HOMES = {"learner1": "/learner", "school1": "/school", "rizhao": "/gov", "admin": "/admin"}
 
@@ -324,3 +326,15 @@ async def test_the_school_publishes_a_slot_on_its_week_calendar(pages: Pages) ->
     async with pages.sign_in("school2") as other:
         r = await other.get(f"/school/slots?week={tomorrow}")
         assert "09:00–11:00" not in r.text  # another school's timetable
+
+
+async def test_the_regulator_sees_the_citys_published_index_with_its_lists(pages: Pages) -> None:
+    async with pages.sign_in("rizhao") as b:
+        assert "尚未发布服务质量指数" in (await b.get("/gov/index")).text
+        with Session(engine_for(pages.settings.database_url)) as session:
+            rules = load_quality_indexes(pages.settings.policy_paths)
+            load_demo_history(session, rules, datetime.now(UTC))
+        page = (await b.get("/gov/index")).text
+        ranking = page[page.index('id="ranking"') :]
+        assert ("日照" in ranking and "AAA" in ranking) or "AA" in ranking
+        assert ranking.count("<tr") > 2 and "统计截至" in page
