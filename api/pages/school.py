@@ -2,8 +2,8 @@
 school's learners by stage, and the funds held and released for each. Calls
 api/school_service.py and api/funds.py.
 
-Hooks for what lands with issue 10 and the training console: consultations and complaints to
-answer, slot publishing on a week calendar, stage reports, disputed records.
+Consultations and complaints to answer before their deadlines (the same functions as the
+school port's JSON routes).
 """
 
 from collections import Counter
@@ -16,13 +16,15 @@ from api import school_service as service
 from api.deps import SessionDep, TemporalDep
 from api.disputes import disputed_records
 from api.funds import funds
-from api.inputs import Answer, Reason
+from api.inputs import Answer, LongText, Reason
 from api.pages.web import (
     StaffPage,
     StaffPost,
     VisitorDep,
     render,
 )
+from api.routes import complaints, consultations
+from api.routes.consultations import ConsultationAnswer
 from models.journeys import JourneyRecord
 from models.registry import School
 from models.users import User
@@ -138,3 +140,55 @@ async def answer_dispute(post: StaffPost, wf_id: str, record_no: str) -> Respons
 
     done = "已认可异议，该学时作废" if concede else "已提出申辩，待监管部门裁决"
     return await post.act("/school/disputes", done, answer)
+
+
+# ---- consultations and complaints to answer before their deadlines -------------------------
+
+DEADLINE_NAMES = {"on_time": "未到期", "due_soon": "即将到期", "overdue": "已超期"}
+COMPLAINT_STATUS = {
+    "filed": "已受理",
+    "delivered": "待答复",
+    "answered": "已答复",
+    "closed": "已办结",
+}
+
+
+@router.get("/inbox")
+def inbox(request: Request, who: VisitorDep, staff: StaffPage, session: SessionDep) -> HTMLResponse:
+    asked = consultations.school_consultations(session, staff, unanswered=None)
+    filed = complaints.school_complaints(session, staff, open_only=False)
+    session.commit()
+    return render(
+        request,
+        who,
+        "school/inbox.html",
+        tab="inbox",
+        title=school_name(session, staff),
+        consultations=sorted(asked, key=lambda c: (c.answered_at is not None, c.due_at)),
+        complaints=filed,
+        deadline_names=DEADLINE_NAMES,
+        status_names=COMPLAINT_STATUS,
+    )
+
+
+@router.post("/consultations/{consultation_id}/answer")
+async def answer_consultation(post: StaffPost, consultation_id: str) -> Response:
+    async def answer() -> None:
+        text = post.text("answer", LongText, "请填写答复")
+        consultations.answer(
+            consultation_id, ConsultationAnswer(answer=text), post.session, post.user
+        )
+
+    return await post.act("/school/inbox", "咨询已答复", answer)
+
+
+@router.post("/complaints/{complaint_id}/answer")
+async def answer_complaint(post: StaffPost, complaint_id: str) -> Response:
+    client = await post.temporal()
+
+    async def answer() -> None:
+        text = post.text("answer", LongText, "请填写处理答复")
+        body = complaints.AnswerBody(answer=text)
+        await complaints.answer(complaint_id, body, post.session, client, post.user, post.key)
+
+    return await post.act("/school/inbox", "投诉已答复", answer)

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from core.config import DEMO_WEBHOOK_SECRET, Settings
 from core.db import engine_for, migrate
+from models.complaints import Complaint, Consultation
 from models.demo import DEMO_PASSWORD, load_demo_data
 from models.demo_history import load_demo_history
 from models.training import CHINA
@@ -29,7 +30,7 @@ from tests.e2e import ENROLMENT, platform
 from tests.factories import VALID_ID
 
 LEARNER_PAGES = ["/learner", "/learner/schools", "/learner/realname", "/learner/journeys/x"]
-STAFF_PAGES = ["/school", "/school/slots", "/school/reports"]
+STAFF_PAGES = ["/school", "/school/slots", "/school/reports", "/school/inbox"]
 REGULATOR_PAGES = ["/gov", "/gov/stuck", "/gov/index"]
 ADMIN_PAGES = ["/admin"]
 HOMES = {"learner1": "/learner", "school1": "/school", "rizhao": "/gov", "admin": "/admin"}
@@ -338,3 +339,53 @@ async def test_the_regulator_sees_the_citys_published_index_with_its_lists(pages
         ranking = page[page.index('id="ranking"') :]
         assert ("日照" in ranking and "AAA" in ranking) or "AA" in ranking
         assert ranking.count("<tr") > 2 and "统计截至" in page
+
+
+async def test_the_school_answers_its_consultations_and_sees_its_complaints_deadlines(
+    pages: Pages,
+) -> None:
+    now = datetime.now(UTC)
+    with Session(engine_for(pages.settings.database_url)) as session:
+        session.add(
+            Consultation(
+                id="CQ-page-1",
+                learner_id="U-learner1",
+                school_id="S371100001",
+                city_code="371100",
+                question="周末可以练车吗？",
+                asked_at=now - timedelta(days=3),
+                due_at=now - timedelta(days=1),
+            )
+        )
+        session.add(
+            Complaint(
+                id="CP-page-1",
+                workflow_id="complaint-CP-page-1",
+                learner_id="U-learner1",
+                school_id="S371100001",
+                city_code="371100",
+                source="general",
+                category="fees",
+                content="额外收取考试费",
+                status="delivered",
+                filed_at=now - timedelta(days=30),
+                deadline_at=now - timedelta(days=2),
+                overdue=True,
+            )
+        )
+        session.commit()
+    async with pages.sign_in("school2") as other:
+        page = (await other.get("/school/inbox")).text
+        assert "周末可以练车吗" not in page and "额外收取考试费" not in page  # not theirs
+    async with pages.sign_in("school1") as b:
+        page = (await b.get("/school/inbox")).text
+        assert "额外收取考试费" in page and "已超期" in page and "已上报监管" in page
+        token = await csrf(b, "/school/inbox")
+        answer = {"answer": "周六、周日 8:00–17:00 均可预约", "csrf": token}
+        r = await b.post(
+            "/school/consultations/CQ-page-1/answer", data=answer, follow_redirects=True
+        )
+        assert "咨询已答复" in r.text and "答复：周六、周日" in r.text
+    with Session(engine_for(pages.settings.database_url)) as session:
+        answered = session.get(Consultation, "CQ-page-1")
+        assert answered is not None and answered.answered_by == "U-school1"
