@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.pages import admin, gov, learner, school, signin, timetable
+from api.pages import admin, gov, learner, learner_inbox, school, signin, timetable
 from api.pages.web import CsrfRefused, LoginRequired, PageForbidden, explain, render, visitor
 from core.config import ROOT
 from core.db import engine_for
@@ -18,7 +18,7 @@ PAGE_PREFIXES = ("/learner", "/school", "/gov", "/admin", "/login", "/signup", "
 
 
 def install_pages(app: FastAPI) -> None:
-    for module in (signin, learner, school, timetable, gov, admin):
+    for module in (signin, learner, learner_inbox, school, timetable, gov, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     api_errors = app.exception_handlers[StarletteHTTPException]

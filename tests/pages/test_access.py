@@ -29,7 +29,13 @@ from subsystems.runner import serve_apps
 from tests.e2e import ENROLMENT, platform
 from tests.factories import VALID_ID
 
-LEARNER_PAGES = ["/learner", "/learner/schools", "/learner/realname", "/learner/journeys/x"]
+LEARNER_PAGES = [
+    "/learner",
+    "/learner/schools",
+    "/learner/realname",
+    "/learner/inbox",
+    "/learner/journeys/x",
+]
 STAFF_PAGES = ["/school", "/school/slots", "/school/reports", "/school/inbox"]
 REGULATOR_PAGES = ["/gov", "/gov/stuck", "/gov/index"]
 ADMIN_PAGES = ["/admin"]
@@ -389,3 +395,40 @@ async def test_the_school_answers_its_consultations_and_sees_its_complaints_dead
     with Session(engine_for(pages.settings.database_url)) as session:
         answered = session.get(Consultation, "CQ-page-1")
         assert answered is not None and answered.answered_by == "U-school1"
+
+
+async def test_a_learner_asks_a_school_and_follows_their_complaints_on_the_inbox(
+    pages: Pages,
+) -> None:
+    now = datetime.now(UTC)
+    with Session(engine_for(pages.settings.database_url)) as session:
+        session.add(
+            Complaint(
+                id="CP-page-2",
+                workflow_id="complaint-CP-page-2",
+                learner_id="U-learner1",
+                school_id="S371100001",
+                city_code="371100",
+                source="general",
+                category="teaching",
+                content="教练经常迟到",
+                status="answered",
+                answer="已调整该教练排班",
+                filed_at=now - timedelta(days=5),
+                answered_at=now - timedelta(days=1),
+            )
+        )
+        session.commit()
+    async with pages.sign_in("learner1") as b:
+        page = (await b.get("/learner/inbox")).text
+        assert "教练经常迟到" in page and "驾校已答复" in page and "已调整该教练排班" in page
+        assert "/learner/complaints/CP-page-2/rating" in page and "重新打开" in page
+        token = await csrf(b, "/learner/inbox")
+        ask = {"school_id": "S371100001", "question": "可以先试学一节吗？", "csrf": token}
+        r = await b.post("/learner/consultations", data=ask, follow_redirects=True)
+        assert "咨询已提交" in r.text and "可以先试学一节吗" in r.text and "待答复" in r.text
+    async with pages.sign_in("learner2") as other:
+        page = (await other.get("/learner/inbox")).text
+        assert "教练经常迟到" not in page and "可以先试学一节吗" not in page
+    async with pages.sign_in("school1") as school:
+        assert "可以先试学一节吗" in (await school.get("/school/inbox")).text
