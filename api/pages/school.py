@@ -165,7 +165,7 @@ def inbox(request: Request, who: VisitorDep, staff: StaffPage, session: SessionD
         tab="inbox",
         title=school_name(session, staff),
         consultations=sorted(asked, key=lambda c: (c.answered_at is not None, c.due_at)),
-        complaints=filed,
+        complaints=sorted(filed, key=lambda c: c.status not in ("filed", "delivered")),
         deadline_names=DEADLINE_NAMES,
         status_names=COMPLAINT_STATUS,
     )
