@@ -511,6 +511,21 @@ async def confirm_stage(post: LearnerPost, wf_id: str, subject: str) -> Response
     return await post.act(_back(wf_id), "已确认本阶段学时，感谢评价", confirm)
 
 
+@router.post("/journeys/{wf_id}/stages/{subject}/rating")
+async def rate_practical_stage(post: LearnerPost, wf_id: str, subject: str) -> Response:
+    """科目二/科目三: the learner rates school and coach before confirming the stage's report."""
+    client = await post.temporal()
+
+    async def rate() -> None:
+        stars = (_stars(post, "school_stars"), _stars(post, "coach_stars"))
+        rating = RateStage(subject, *stars, _comment(post))
+        await training.rate_practical_stage(
+            post.session, client, post.user, wf_id, rating, post.key
+        )
+
+    return await post.act(_back(wf_id), "感谢评价", rate)
+
+
 @router.post("/journeys/{wf_id}/stages/{subject}/report/confirm")
 async def confirm_report(post: LearnerPost, wf_id: str, subject: str) -> Response:
     client = await post.temporal()

@@ -104,7 +104,12 @@ async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
         page = f"/learner/journeys/{demo.wf_id}"
         async with signed_in(p, "learner1") as b:
             html = (await b.get(page)).text
-            assert "预约练车" in html
+            assert "预约练车" in html and 'id="rate-stage"' in html
+            rating = {"school_stars": "4", "coach_stars": "5", "comment": "教练耐心"}
+            said = await post_form(b, page, f"{page}/stages/field/rating", **rating)
+            assert "感谢评价" in said, said
+            html = (await b.get(page)).text
+            assert 'id="rate-stage"' not in html  # rated once; a change is an edit of the review
             slot_ids = re.findall(r'name="slot_id" value="([^"]+)"', html)
             token = await csrf(b, page)
 
