@@ -30,6 +30,7 @@ from api.pages.web import (
     render,
     validation_message,
 )
+from api.routes import training as coach_routes
 from models.registry import FeeSchedule, School
 from models.training import CHINA, TrainingSlotPublic
 from policy.model import SubjectHours
@@ -509,6 +510,23 @@ async def confirm_stage(post: LearnerPost, wf_id: str, subject: str) -> Response
         await training.confirm_stage(post.session, client, post.user, wf_id, rating, post.key)
 
     return await post.act(_back(wf_id), "已确认本阶段学时，感谢评价", confirm)
+
+
+@router.post("/journeys/{wf_id}/coach-change")
+async def request_coach_change(post: LearnerPost, wf_id: str) -> Response:
+    """Asks the school for another of its coaches (the school approves or refuses)."""
+    client = await post.temporal()
+
+    async def ask() -> None:
+        reason = post.text("reason", Reason, "请填写更换原因")
+        body = coach_routes.CoachChangeCreate.model_validate(
+            {"coach_id": post.field("coach_id"), "reason": reason}
+        )
+        await coach_routes.request_coach_change(
+            wf_id, body, post.session, client, post.user, post.key
+        )
+
+    return await post.act(_back(wf_id), "已申请更换教练，等待驾校处理", ask)
 
 
 @router.post("/journeys/{wf_id}/stages/{subject}/rating")

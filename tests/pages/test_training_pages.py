@@ -110,6 +110,12 @@ async def test_a_learner_books_cancels_confirms_and_disputes_on_the_page(
             assert "感谢评价" in said, said
             html = (await b.get(page)).text
             assert 'id="rate-stage"' not in html  # rated once; a change is an edit of the review
+            other_coach = re.search(r'name="coach_id"><option value="([^"]+)"', html)
+            assert other_coach is not None, "the coach change lists the school's other coaches"
+            ask = {"coach_id": other_coach.group(1), "reason": "想换个时间更合适的教练"}
+            said = await post_form(b, page, f"{page}/coach-change", **ask)
+            assert "已申请更换教练" in said, said
+            assert "等待驾校处理" in (await b.get(page)).text
             slot_ids = re.findall(r'name="slot_id" value="([^"]+)"', html)
             token = await csrf(b, page)
 
