@@ -499,14 +499,19 @@ def _comment(post: Posted) -> str:
     return post.text("comment", Comment, "评价过长") if post.field("comment") else ""
 
 
+def _rating(post: Posted, subject: str) -> RateStage:
+    """The stars and comment of the rating form (learner/_stars.html)."""
+    stars = (_stars(post, "school_stars"), _stars(post, "coach_stars"))
+    return RateStage(subject, *stars, _comment(post))
+
+
 @router.post("/journeys/{wf_id}/stages/{subject}/confirm")
 async def confirm_stage(post: LearnerPost, wf_id: str, subject: str) -> Response:
     """Theory or safety: the learner confirms the stage's hours and rates school and coach."""
     client = await post.temporal()
 
     async def confirm() -> None:
-        stars = (_stars(post, "school_stars"), _stars(post, "coach_stars"))
-        rating = RateStage(subject, *stars, _comment(post))
+        rating = _rating(post, subject)
         await training.confirm_stage(post.session, client, post.user, wf_id, rating, post.key)
 
     return await post.act(_back(wf_id), "已确认本阶段学时，感谢评价", confirm)
@@ -535,8 +540,7 @@ async def rate_practical_stage(post: LearnerPost, wf_id: str, subject: str) -> R
     client = await post.temporal()
 
     async def rate() -> None:
-        stars = (_stars(post, "school_stars"), _stars(post, "coach_stars"))
-        rating = RateStage(subject, *stars, _comment(post))
+        rating = _rating(post, subject)
         await training.rate_practical_stage(
             post.session, client, post.user, wf_id, rating, post.key
         )
