@@ -28,3 +28,16 @@ def test_every_search_attribute_is_registered_in_the_cluster() -> None:
     command = " ".join(COMPOSE["services"]["temporal-setup"]["command"])
     registered = dict(re.findall(r"--name (\w+) --type (\w+)", command))
     assert registered == {k.name: k.indexed_value_type.name.title() for k in sa.ALL}
+
+
+def test_only_the_api_is_published_and_the_engine_is_internal() -> None:
+    services = COMPOSE["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"api", "temporal-ui"}
+    assert COMPOSE["networks"]["backend"]["internal"] is True
+    for name in ("postgres", "temporal", "temporal-setup"):
+        assert services[name]["networks"] == ["backend"], name
+    # The UI has no authorisation of its own: off unless asked for, and never on all interfaces.
+    ui = services["temporal-ui"]
+    assert ui["profiles"] == ["ops"]
+    assert all(str(p).startswith("127.0.0.1:") for p in ui["ports"])
