@@ -24,6 +24,7 @@ from api.idempotency import HEADER, KEY_PATTERN, Idempotency
 from core.config import Settings
 from core.db import engine_for
 from core.regions import is_region_code
+from core.security import decode_token
 from models.users import Role, User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -69,7 +70,7 @@ async def current_user(
     if not token:
         raise unauthorized
     try:
-        claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
+        claims = decode_token(token, settings.jwt_secret)
     except jwt.InvalidTokenError as exc:
         raise unauthorized from exc
     user = session.get(User, claims.get("sub", ""))

@@ -32,5 +32,6 @@ def create_token(claims: dict[str, Any], secret: str, minutes: int) -> str:
 
 
 def decode_token(token: str, secret: str) -> dict[str, Any]:
-    """Raises jwt.InvalidTokenError for a forged, malformed or expired token."""
-    return jwt.decode(token, secret, algorithms=["HS256"])
+    """Raises jwt.InvalidTokenError for a forged, malformed or expired token, and for one
+    without an expiry or a subject: a token that never expires is never accepted."""
+    return jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})

@@ -1,10 +1,12 @@
 """Each role is refused outside its port (403) and outside its scope (404), and 401 without a
 valid token."""
 
+import jwt
 import pytest
 from sqlmodel import Session, select
 
 from core.db import engine_for
+from core.security import create_token
 from models.users import User
 from tests.api.conftest import Api
 
@@ -68,3 +70,13 @@ async def test_a_regulator_without_a_valid_region_sees_nothing(
         r = await api.http.get(path, headers=headers)
         assert r.status_code == 403, (path, r.text)
         assert "监管辖区" in r.json()["detail"]
+
+
+async def test_a_token_without_an_expiry_is_refused(api: Api) -> None:
+    # Signed with the API's own secret, for a real account, but it would never expire.
+    forever = jwt.encode({"sub": "U-learner1"}, api.settings.jwt_secret, algorithm="HS256")
+    r = await api.http.get("/api/learner/journeys", headers={"Authorization": f"Bearer {forever}"})
+    assert r.status_code == 401
+    expiring = create_token({"sub": "U-learner1"}, api.settings.jwt_secret, minutes=5)
+    r = await api.http.get("/api/learner/journeys", headers={"Authorization": f"Bearer {expiring}"})
+    assert r.status_code == 200
