@@ -9,13 +9,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_JWT_SECRET = "xuejia-demo-secret-change-me-0123456789"
 DEMO_WEBHOOK_SECRET = "xuejia-demo-webhook-secret"
+DEMO_PASSWORD = "xuejia123"  # every account demo mode seeds; refused outside demo mode
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XUEJIA_", env_file=".env", extra="ignore")
 
-    # Demo mode loads demo data and allows the demo secrets; production must set its own.
-    demo_mode: bool = True
+    # Demo mode loads demo data and allows the demo secrets; it is asked for (`make run` and the
+    # tests set XUEJIA_DEMO_MODE=true), never the default. Outside it the app refuses to start
+    # with a demo secret, and the demo accounts (the demo password) cannot sign in.
+    demo_mode: bool = False
     demo_slots: bool = True  # in demo mode, also publish a week of practical slots
     # In demo mode, also a year of history (finished journeys, exams, reviews, complaints,
     # penalties, graduates' incidents) and a first publication of the index.

@@ -8,6 +8,8 @@ from typing import Any
 
 import jwt
 
+from core.config import DEMO_PASSWORD
+
 _ITERATIONS = 200_000
 
 
@@ -24,6 +26,14 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(iterations))
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+def signs_in(password: str, stored: str, demo_mode: bool) -> bool:
+    """The password is right, and outside demo mode it is not the demo's: the accounts demo mode
+    seeds (all with the demo password, which is in the repository) cannot sign in elsewhere."""
+    if not demo_mode and hmac.compare_digest(password.encode(), DEMO_PASSWORD.encode()):
+        return False
+    return verify_password(password, stored)
 
 
 def create_token(claims: dict[str, Any], secret: str, minutes: int) -> str:

@@ -3,11 +3,10 @@ role. Loading is idempotent: rows that exist are left as they are, so data survi
 
 from sqlmodel import Session, SQLModel
 
+from core.config import DEMO_PASSWORD
 from core.security import hash_password
 from models.registry import Coach, FeeSchedule, HealthCentre, School, TrainingGround, Vehicle
 from models.users import Role, User
-
-DEMO_PASSWORD = "xuejia123"
 
 
 def _schools() -> list[School]:

@@ -73,6 +73,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    os.environ.setdefault(
+        "XUEJIA_DEMO_MODE", "true"
+    )  # the demo asks for demo mode; children inherit it
     settings = get_settings()
     (VAR / "logs").mkdir(parents=True, exist_ok=True)
     temporal = shutil.which("temporal") or str(Path(PY).parent / "temporal")

@@ -13,6 +13,10 @@ from core.db import make_engine, migrate
 from models.demo import load_demo_data
 from tests import servers
 
+# The tests run the demo platform: demo mode is asked for, as `make run` asks for it (the
+# default is off). Processes the tests start inherit it.
+os.environ.setdefault("XUEJIA_DEMO_MODE", "true")
+
 # Property tests: a handful of generated journeys in `make test`, many in `make fuzz`.
 settings.register_profile("default", max_examples=8)
 settings.register_profile("fuzz", max_examples=150)

@@ -7,7 +7,7 @@ from sqlmodel import select
 from api.bodies import StrictRoute
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import api_error
-from core.security import create_token, verify_password
+from core.security import create_token, signs_in
 from models.users import Token, User
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=StrictRoute)
@@ -25,7 +25,11 @@ class Login(BaseModel):
 @router.post("/token")
 def login(form: Annotated[Login, Form()], session: SessionDep, settings: SettingsDep) -> Token:
     user = session.exec(select(User).where(User.username == form.username)).first()
-    if user is None or not user.active or not verify_password(form.password, user.password_hash):
+    if (
+        user is None
+        or not user.active
+        or not signs_in(form.password, user.password_hash, settings.demo_mode)
+    ):
         raise api_error(status.HTTP_401_UNAUTHORIZED, "用户名或密码错误", "bad_credentials")
     token = create_token(
         {"sub": user.id, "role": user.role.value}, settings.jwt_secret, settings.jwt_minutes

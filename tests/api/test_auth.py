@@ -1,13 +1,21 @@
 """Each role is refused outside its port (403) and outside its scope (404), and 401 without a
 valid token."""
 
+from pathlib import Path
+
+import httpx
 import jwt
 import pytest
 from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
 
-from core.db import engine_for
-from core.security import create_token
+from api.main import create_app
+from core.config import DEMO_PASSWORD, Settings
+from core.db import engine_for, migrate
+from core.security import create_token, hash_password
+from models.demo import load_demo_data
 from models.users import User
+from tests.api import conftest
 from tests.api.conftest import Api
 
 PORT_PROBES = {
@@ -80,3 +88,35 @@ async def test_a_token_without_an_expiry_is_refused(api: Api) -> None:
     expiring = create_token({"sub": "U-learner1"}, api.settings.jwt_secret, minutes=5)
     r = await api.http.get("/api/learner/journeys", headers={"Authorization": f"Bearer {expiring}"})
     assert r.status_code == 200
+
+
+def test_demo_mode_is_asked_for_and_outside_it_the_demo_secrets_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("XUEJIA_DEMO_MODE", raising=False)
+    with pytest.raises(ValueError, match="XUEJIA_JWT_SECRET must be set"):
+        Settings()  # a plain deployment: not demo mode, and the demo secret is refused
+    assert Settings(demo_mode=True).demo_mode
+
+
+async def test_the_demo_accounts_cannot_sign_in_outside_demo_mode(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    secrets = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40}
+    settings = conftest.test_settings(tmp_path, demo_mode=False, **secrets)
+    migrate(settings.database_url)
+    with Session(engine_for(settings.database_url)) as session:
+        load_demo_data(session)  # accounts seeded by an earlier demo run on the same database
+    app = create_app(settings, temporal=dev_env.client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            demo = {"username": "school1", "password": DEMO_PASSWORD}
+            assert (await http.post("/api/auth/token", data=demo)).status_code == 401
+            with Session(engine_for(settings.database_url)) as session:
+                user = session.exec(select(User).where(User.username == "school1")).one()
+                user.password_hash = hash_password("a-real-password-9")
+                session.add(user)
+                session.commit()
+            real = {"username": "school1", "password": "a-real-password-9"}
+            assert (await http.post("/api/auth/token", data=real)).status_code == 200
