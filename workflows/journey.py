@@ -627,11 +627,9 @@ class LearnerJourney:
         later changes are edits of the review. A new Update: recorded histories never call it."""
         async with self._lock:
             p = self._s.subjects[req.subject]
-            repeat = p.rating is not None and (
-                (p.rating.school_stars, p.rating.coach_stars, p.rating.comment)
-                == (req.school_stars, req.coach_stars, req.comment)
-            )
-            if not repeat:
+            repeat = p.rating is not None and _same_rating(p.rating, req)
+            # Two different ratings at once both passed the validator: the second is refused.
+            if not self._answered(repeat, self._validate_rate_practical_stage, req):
                 p.rating = Review(req.school_stars, req.coach_stars, req.comment, workflow.now())
                 self._record(req.subject, "rated", f"{req.school_stars}/{req.coach_stars} 星")
                 await self._store_review(req.subject, p.rating)
@@ -645,11 +643,7 @@ class LearnerJourney:
         if req.subject != self._s.stage.value:
             raise ValueError(f"只能评价当前阶段（{STAGE_NAMES[self._s.stage]}）")
         rating = self._s.subjects[req.subject].rating
-        if rating is not None and (rating.school_stars, rating.coach_stars, rating.comment) != (
-            req.school_stars,
-            req.coach_stars,
-            req.comment,
-        ):
+        if rating is not None and not _same_rating(rating, req):
             raise ValueError("该阶段已评价；修改请编辑评价")
         if not (1 <= req.school_stars <= 5 and 1 <= req.coach_stars <= 5):
             raise ValueError("评分须为 1 至 5 星")
@@ -1323,3 +1317,11 @@ DOUBLE_CLICK_PATCH = "double-click-answers-1"
 FOOTPRINT_PATCH = "journey-footprint-1"
 # Ratings are stored in the review table (issue 10), not only in the state.
 REVIEWS_PATCH = "reviews-table-1"
+
+
+def _same_rating(rating: Review, req: RateStage) -> bool:
+    return (rating.school_stars, rating.coach_stars, rating.comment) == (
+        req.school_stars,
+        req.coach_stars,
+        req.comment,
+    )

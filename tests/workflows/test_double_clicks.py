@@ -436,3 +436,14 @@ async def test_two_withdrawals_give_one_answer(harness: Harness) -> None:
     first, second = await while_locked(harness, handle, [click, click])
     assert one_answer(first, second).action == "withdrawal_requested"
     assert (await handle.result()).status == "withdrawn"
+
+
+async def test_two_different_practical_ratings_at_once_keep_the_first(harness: Harness) -> None:
+    handle = await to_field(harness)
+    good = (LearnerJourney.rate_practical_stage, RateStage("field", 5, 5, "很好"))
+    bad = (LearnerJourney.rate_practical_stage, RateStage("field", 1, 1, "很差"))
+    first, second = await while_locked(harness, handle, [good, bad])
+    assert not isinstance(first, BaseException) and first.action == "stage_rated"
+    assert refused(second, "已评价")
+    rating = (await state_now(handle)).subjects["field"].rating
+    assert rating is not None and (rating.school_stars, rating.comment) == (5, "很好")
