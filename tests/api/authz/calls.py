@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from api.main import create_app
+from core.config import Settings
 from evaluation.measures import MEASURES
 from models.training import CHINA
 from tests.e2e import signature_png
@@ -75,6 +77,11 @@ def routes(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for path, ops in spec["paths"].items()
         for method, op in ops.items()
     }
+
+
+# The API's OpenAPI, as a client reads it: every route the tests call, and how.
+SPEC = create_app(Settings(database_url="sqlite://")).openapi()
+ROUTES = sorted(routes(SPEC))
 
 
 def request_for(spec: dict[str, Any], key: str, ids: Mapping[str, str]) -> dict[str, Any]:

@@ -11,17 +11,12 @@ rows, the journey's and the complaint's history and the journey's state are as b
 A route without a rule in rules.py fails, and so does a rule for a route that is gone.
 """
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
-from core.config import Settings
-from tests.api.authz.calls import MADE_UP, TENANT_FIELDS, request_for, routes
+from tests.api.authz.calls import MADE_UP, ROUTES, SPEC, TENANT_FIELDS, request_for
 from tests.api.authz.rules import (
     ADMIN,
     ANYONE,
@@ -34,10 +29,8 @@ from tests.api.authz.rules import (
     SUBSYSTEM,
     Rule,
 )
-from tests.api.authz.world import World, world
+from tests.api.authz.world import World
 
-SPEC = create_app(Settings(database_url="sqlite://")).openapi()
-ROUTES = sorted(routes(SPEC))
 # Who calls for each role: the victim's own learner, school and regulator, so that a refusal
 # is the role's and never the tenant's.
 ROLE_CALLERS = {
@@ -57,14 +50,6 @@ def test_every_route_has_a_rule_and_every_rule_a_route() -> None:
     gone = sorted(set(RULES) - set(ROUTES))
     assert not missing, f"routes without a rule in tests/api/authz/rules.py: {missing}"
     assert not gone, f"rules in tests/api/authz/rules.py for routes that are gone: {gone}"
-
-
-@pytest.fixture(scope="module")
-async def w(
-    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[World]:
-    async with world(dev_env, Path(tmp_path_factory.mktemp("authz"))) as built:
-        yield built
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r in RULES])

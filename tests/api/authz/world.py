@@ -1,8 +1,8 @@
-"""The tenants the authorization matrix calls as, built once per module: a learner's journey at a
+"""The tenants the authorization tests call as, built once per module: a learner's journey at a
 Rizhao school with its complaint, consultation, review and the school's slot; who owns them
-(the learner, the school's staff, Rizhao's regulator) and who must not reach them (another
-learner, another school's staff in the same city and in another, another city's regulator),
-and one account of every role.
+(the learner, the school's staff, Rizhao's and Shandong's regulators) and who must not reach
+them (another learner, another school's staff in the same city and in another, another city's
+regulator), and one account of every role.
 
 The journey and the complaint are real workflows on a worker that runs workflows but no
 activities: they answer queries and would take any Update that got through, so a hole shows
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlmodel import Session, SQLModel
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -52,6 +53,7 @@ ENROLMENT = {
 
 @dataclass
 class World:
+    app: FastAPI
     http: httpx.AsyncClient
     client: Client
     settings: Settings
@@ -111,7 +113,7 @@ async def world(dev_env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[World]
     async with app.router.lifespan_context(app), worker:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-            w = World(http, dev_env.client, settings, {})
+            w = World(app, http, dev_env.client, settings, {})
             await _people(w)
             try:
                 await _victims_records(w)
@@ -131,6 +133,7 @@ async def _people(w: World) -> None:
         "school2": "school2",
         "school_fz": "school_fz",
         "rizhao": "rizhao",
+        "shandong": "shandong",
         "fuzhou": "fuzhou",
         "ops": "ops",
         "admin": "admin",
