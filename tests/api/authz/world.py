@@ -2,7 +2,8 @@
 Rizhao school with its complaint, consultation, review and the school's slot; who owns them
 (the learner, the school's staff, Rizhao's and Shandong's regulators) and who must not reach
 them (another learner, another school's staff in the same city and in another, another city's
-regulator), and one account of every role.
+regulator, a staff account bound to no school and a regulator's to no region), and one account
+of every role.
 
 The journey and the complaint are real workflows on a worker that runs workflows but no
 activities: they answer queries and would take any Update that got through, so a hole shows
@@ -32,6 +33,7 @@ from core.security import hash_password
 from models.demo import DEMO_PASSWORD
 from models.evaluation import Review
 from models.journeys import JourneyRecord
+from models.users import Role, User
 from tests.api.authz.calls import SAMPLES
 from tests.api.conftest import add_learner, test_settings
 from workflows.complaint import ComplaintWorkflow
@@ -127,6 +129,20 @@ async def world(dev_env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[World]
 async def _people(w: World) -> None:
     password = hash_password(DEMO_PASSWORD)
     learners = {c: add_learner(w.settings.database_url, password) for c in ("learner", "other")}
+    # Accounts bound to nothing (an administrator cannot make them; a data error could): they
+    # must reach nothing either.
+    with Session(engine_for(w.settings.database_url)) as session:
+        for name, role in (("unbound_staff", Role.school_staff), ("unbound_gov", Role.regulator)):
+            session.add(
+                User(
+                    id=f"U-{name}",
+                    username=name,
+                    password_hash=password,
+                    role=role,
+                    display_name=name,
+                )
+            )
+        session.commit()
     usernames = {
         **learners,
         "school1": "school1",
@@ -137,6 +153,8 @@ async def _people(w: World) -> None:
         "fuzhou": "fuzhou",
         "ops": "ops",
         "admin": "admin",
+        "unbound_staff": "unbound_staff",
+        "unbound_gov": "unbound_gov",
     }
     w.headers = {caller: await w.login(name) for caller, name in usernames.items()}
 
