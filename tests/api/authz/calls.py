@@ -80,7 +80,8 @@ def routes(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 # The API's OpenAPI, as a client reads it: every route the tests call, and how.
-SPEC = create_app(Settings(database_url="sqlite://")).openapi()
+APP = create_app(Settings(database_url="sqlite://"))
+SPEC = APP.openapi()
 ROUTES = sorted(routes(SPEC))
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import iter_route_contexts
 
-from tests.api.authz.calls import MADE_UP, ROUTES, SPEC, TENANT_FIELDS, request_for
+from tests.api.authz.calls import APP, MADE_UP, ROUTES, SPEC, TENANT_FIELDS, request_for, route_key
 from tests.api.authz.rules import (
     ADMIN,
     ANYONE,
@@ -48,6 +49,17 @@ OTHER_TENANTS = {
 }
 # The victim's own records: none may appear in what another tenant is answered.
 PRIVATE = ("journey", "complaint", "consultation", "review", "slot")
+
+
+def test_every_api_route_is_in_the_openapi() -> None:
+    """No /api route hides from the matrix by leaving the OpenAPI (include_in_schema=False)."""
+    served = {
+        route_key(method, route.path)
+        for route in iter_route_contexts(APP.routes)
+        if (route.path or "").startswith("/api/")
+        for method in route.methods or ()
+    }
+    assert served == set(ROUTES), sorted(served ^ set(ROUTES))
 
 
 def test_every_route_has_a_rule_and_every_rule_a_route() -> None:
