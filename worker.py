@@ -5,6 +5,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -23,6 +24,7 @@ from activities.reviews import ReviewActivities
 from activities.timing import TimingActivities
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
+from core.logs import configure_logging
 from models import journey_log
 from scripts.schedules import ensure_schedules
 from workflows.complaint import ComplaintWorkflow
@@ -125,13 +127,22 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     )
 
 
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """The SDK's own metrics (task slots, poll and schedule latencies, activity failures) for
+    Prometheus at `worker_metrics_address`; None without one (the default runtime, no metrics)."""
+    if not settings.worker_metrics_address:
+        return None
+    metrics = PrometheusConfig(bind_address=settings.worker_metrics_address)
+    return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+
+
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     settings = get_settings()
+    configure_logging("worker", settings.log_format)
     migrate(settings.database_url)
     from api.main import connect_temporal
 
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, runtime=worker_runtime(settings))
     await ensure_schedules(client, settings)
     logging.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     await build_worker(client, settings).run()

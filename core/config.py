@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
     codes_per_address_hour: int = 20
     login_failures_allowed: int = 5  # per username (and 10x per address) in the window
     login_window_minutes: int = 15
+
+    # Ops (issue 12): logs as JSON lines (`text`: the same fields on a readable line, as
+    # `make run` writes them); the worker's SDK metrics for Prometheus, on loopback by default
+    # (empty: none); the API's own are at /metrics for the ops role.
+    log_format: Literal["json", "text"] = "json"
+    worker_metrics_address: str = "127.0.0.1:9464"
 
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> "Settings":
