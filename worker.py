@@ -22,6 +22,7 @@ from activities.quality_index import IndexActivities
 from activities.records import RecordActivities
 from activities.reviews import ReviewActivities
 from activities.timing import TimingActivities
+from activities.trouble import TroubleRecorder
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from core.logs import configure_logging
@@ -124,6 +125,8 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         workflow_runner=WORKFLOW_RUNNER,
         # Database and PDF activities are synchronous; they run on this pool.
         activity_executor=ThreadPoolExecutor(max_workers=16),
+        # Failing activities are noted for the ops stuck view (activities/trouble.py).
+        interceptors=[TroubleRecorder(engine_for(settings.database_url))],
     )
 
 
