@@ -44,6 +44,7 @@ HOME = {
     Role.school_staff: "/school",
     Role.regulator: "/gov",
     Role.admin: "/admin",
+    Role.ops: "/ops",
 }
 
 
@@ -113,6 +114,7 @@ LearnerPage = Annotated[User, Depends(signed_in(Role.learner))]
 StaffPage = Annotated[User, Depends(signed_in(Role.school_staff))]
 RegulatorPage = Annotated[User, Depends(signed_in(Role.regulator))]
 AdminPage = Annotated[User, Depends(signed_in(Role.admin))]
+OpsPage = Annotated[User, Depends(signed_in(Role.ops))]
 
 
 class CsrfRefused(Exception):
@@ -201,6 +203,7 @@ def posted(role: Role) -> Callable[..., Awaitable[Posted]]:
 LearnerPost = Annotated[Posted, Depends(posted(Role.learner))]
 StaffPost = Annotated[Posted, Depends(posted(Role.school_staff))]
 RegulatorPost = Annotated[Posted, Depends(posted(Role.regulator))]
+OpsPost = Annotated[Posted, Depends(posted(Role.ops))]
 
 
 # ---- flash messages -----------------------------------------------------------------------
