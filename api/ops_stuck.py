@@ -173,8 +173,12 @@ def failure_reason(a: FailingActivity) -> str:
 
 
 def overdue_reason(stage: str, seconds: int) -> str:
-    hours = seconds / 3600
-    limit = f"{hours:g} 小时" if hours >= 1 else f"{seconds // 60} 分钟"
+    if seconds >= 2 * 86400:
+        limit = f"{seconds / 86400:g} 天"
+    elif seconds >= 3600:
+        limit = f"{seconds / 3600:g} 小时"
+    else:
+        limit = f"{seconds // 60} 分钟"
     return f"停留在「{STAGE_NAMES[Stage(stage)]}」阶段超过 {limit}（政策阈值）"
 
 

@@ -172,6 +172,7 @@ def print_banner(worker_metrics: str) -> None:
     school console     http://127.0.0.1:8000/school
     regulator          http://127.0.0.1:8000/gov
     administrator      http://127.0.0.1:8000/admin
+    ops console        http://127.0.0.1:8000/ops
     SMS inbox (demo)   http://127.0.0.1:8108/inbox
   API
     docs (OpenAPI)     http://127.0.0.1:8000/docs

@@ -62,7 +62,7 @@ async def test_a_journey_is_stuck_past_its_own_city_and_stage_threshold(api: Api
     late = found["journey-ops-pay-late"]
     assert late["reasons"] == ["停留在「缴费」阶段超过 10 分钟（政策阈值）"]
     assert found["journey-ops-fz-pay-late"]["reasons"] == [
-        "停留在「缴费」阶段超过 72 小时（政策阈值）"
+        "停留在「缴费」阶段超过 3 天（政策阈值）"
     ]
     assert late["since"] == late["stage_entered_at"] and late["failing_activities"] == []
     assert late["temporal_ui_url"].endswith("/namespaces/default/workflows/journey-ops-pay-late")
