@@ -1,19 +1,22 @@
 """Every request's log line and Prometheus metrics, by route template (never the raw path: one
 series per endpoint, not one per journey), and the ops-only `/metrics` that serves them."""
 
+import hmac
 import logging
 import re
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import OpsUser
+from api.deps import SessionDep, SettingsDep, current_user, oauth2
+from api.errors import api_error
 from core.logs import journey_context
+from models.users import Role
 
 log = logging.getLogger("xuejia.api.requests")
 JOURNEY_IN_PATH = re.compile(r"/journeys/([^/]+)")
@@ -103,9 +106,20 @@ def metrics_of(request: Request) -> ApiMetrics:
     return request.app.state.metrics
 
 
-@router.get("/metrics", response_class=Response)
-async def metrics(_: OpsUser, api: Annotated[ApiMetrics, Depends(metrics_of)]) -> Response:
-    """Prometheus text format; for the ops role only (a scraper sends an ops bearer token)."""
+async def metrics_reader(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> None:
+    """The scraper's own token (`metrics_token`), or an ops user's; nobody else."""
+    if settings.metrics_token and token and hmac.compare_digest(token, settings.metrics_token):
+        return
+    user = await current_user(session, settings, token)
+    if user.role is not Role.ops:
+        raise api_error(status.HTTP_403_FORBIDDEN, "此入口仅限平台运维使用")
+
+
+@router.get("/metrics", response_class=Response, dependencies=[Depends(metrics_reader)])
+async def metrics(api: Annotated[ApiMetrics, Depends(metrics_of)]) -> Response:
+    """Prometheus text format, for ops and their scraper only."""
     return Response(generate_latest(api.registry), media_type=CONTENT_TYPE_LATEST)
 
 

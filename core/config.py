@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # (empty: none); the API's own are at /metrics for the ops role.
     log_format: Literal["json", "text"] = "json"
     worker_metrics_address: str = "127.0.0.1:9464"
+    # A Prometheus scraper's bearer token for the API's /metrics besides ops users' own (which
+    # expire): empty, none; else at least 32 characters.
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> "Settings":
@@ -80,6 +83,8 @@ class Settings(BaseSettings):
             ):
                 if getattr(self, name) == demo:
                     raise ValueError(f"XUEJIA_{name.upper()} must be set outside demo mode")
+        if self.metrics_token and len(self.metrics_token) < 32:
+            raise ValueError("XUEJIA_METRICS_TOKEN must be at least 32 characters")
         return self
 
 

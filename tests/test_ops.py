@@ -174,3 +174,10 @@ async def test_ops_re_request_a_callback_and_cancel_with_refund(
         ]
         (nobody,) = await audit(p, ops, unknown)
         assert (nobody["action"], nobody["outcome"]) == ("cancel_with_refund", "refused")
+
+        # The API's metrics, read over HTTP from the served app, count the actions by route.
+        metrics = (await p.http.get("/metrics", headers=ops)).text
+        route = 'route="/api/ops/journeys/{wf_id}/cancel"'
+        counted = [line for line in metrics.splitlines() if route in line]
+        assert any(line.startswith("xuejia_api_requests_total{") for line in counted)
+        assert wf_id not in metrics

@@ -9,6 +9,7 @@ import pytest
 from fastapi import APIRouter
 
 from api.observability import UNMATCHED
+from core.config import Settings
 from core.logs import XuejiaFormatter
 from tests.api.conftest import Api
 
@@ -80,3 +81,14 @@ async def test_a_request_log_names_route_status_latency_and_journey(
     assert line["journey_id"] == JOURNEY
     assert (line["method"], line["route"], line["status"]) == ("GET", JOURNEY_ROUTE, 404)
     assert line["latency_ms"] >= 0 and line["process"] == "api" and line["level"] == "INFO"
+
+
+async def test_a_scraper_reads_metrics_with_its_own_token_and_nothing_else(api: Api) -> None:
+    token = "s" * 40
+    api.settings.metrics_token = token
+    r = await api.http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and "xuejia_api_requests_total" in r.text
+    r = await api.http.get("/metrics", headers={"Authorization": f"Bearer {token[:-1]}x"})
+    assert r.status_code == 401
+    with pytest.raises(ValueError, match="at least 32"):
+        Settings(metrics_token="short")
