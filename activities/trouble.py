@@ -20,6 +20,7 @@ from temporalio.worker import (
 from models.ops import ActivityTrouble
 
 log = logging.getLogger("xuejia.activities")
+JOURNEY_WORKFLOW = "LearnerJourney"  # workflows/journey.py (not imported: it is workflow code)
 ERROR_CHARS = 500
 
 
@@ -79,7 +80,8 @@ class _Inbound(ActivityInboundInterceptor):
 
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
-        if info.is_local or not info.workflow_id:  # local ones cannot be retried by ops
+        # Journeys only (the stuck view's), and not local activities (ops cannot retry them).
+        if info.is_local or info.workflow_type != JOURNEY_WORKFLOW:
             return await self.next.execute_activity(input)
         try:
             result = await self.next.execute_activity(input)

@@ -23,7 +23,7 @@ from api.pages.web import explain
 from core.config import Settings
 from core.money import yuan
 from models.journeys import JourneyRecord
-from models.ops import ActivityTrouble, OpsAudit
+from models.ops import OpsAudit
 from models.users import User
 from workflows.journey import LearnerJourney
 from workflows.journey_state import Status, Withdraw
@@ -141,7 +141,6 @@ async def retry_activity(
             )
             async with temporal_errors():
                 await client.workflow_service.reset_activity(reset)
-            forget_trouble(session, wf_id, p.activity_id)
         return "；".join(
             f"已立即重试 {p.activity_type.name}（{subsystem_of(p.activity_type.name)}，"
             f"此前已尝试 {p.attempt} 次：{p.last_failure.message or '未知原因'}）"
@@ -150,15 +149,6 @@ async def retry_activity(
 
     target = req.activity_id or "所有失败中的活动"
     return await audited(session, ops, "retry_activity", wf_id, target, req.reason, run)
-
-
-def forget_trouble(session: Session, wf_id: str, activity_id: str) -> None:
-    """A reset activity starts counting its attempts afresh (its first success is not one the
-    worker would clear): the worker notes it again if the new attempt fails."""
-    row = session.get(ActivityTrouble, (wf_id, activity_id))
-    if row is not None:
-        session.delete(row)
-    session.commit()
 
 
 def subsystem_url(settings: Settings, subsystem: Subsystem) -> str:

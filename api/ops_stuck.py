@@ -142,6 +142,15 @@ def failed_pending(description: WorkflowExecutionDescription) -> list[PendingAct
     return [p for p in raw if p.attempt > 1 or p.HasField("last_failure")]
 
 
+def forget_passed(session: Session, passed: list[ActivityTrouble]) -> None:
+    """Notes whose failure has passed: the journey ended (it may end while an activity is in
+    its backoff), or a reset attempt succeeded (the worker clears only retried successes)."""
+    for row in passed:
+        session.delete(row)
+    if passed:
+        session.commit()
+
+
 def failing(p: PendingActivityInfo, noted: dict[str, ActivityTrouble]) -> FailingActivity:
     row = noted.get(p.activity_id)
     last_failed = (
@@ -214,6 +223,8 @@ async def stuck_journeys(
     for (wf_id, noted), found in zip(troubled.items(), pending, strict=True):
         by_id = {t.activity_id: t for t in noted}
         activities = [failing(p, by_id) for p in found.activities] if found else []
+        still = {a.activity_id for a in activities}
+        forget_passed(session, [t for t in noted if t.activity_id not in still])
         if found is None or not activities:
             continue  # the failure has passed, or the journey is no longer running
         failing_since = min(a.failing_since for a in activities)

@@ -36,6 +36,7 @@ async def attempt(engine: Engine, n: int, error: Exception | None) -> None:
     env.info = dataclasses.replace(
         env.info,
         workflow_id="journey-a",
+        workflow_type="LearnerJourney",
         activity_id="7",
         activity_type="bank.release",
         attempt=n,

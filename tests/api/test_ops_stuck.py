@@ -67,6 +67,9 @@ async def test_a_journey_is_stuck_past_its_own_city_and_stage_threshold(api: Api
     assert late["since"] == late["stage_entered_at"] and late["failing_activities"] == []
     assert late["temporal_ui_url"].endswith("/namespaces/default/workflows/journey-ops-pay-late")
 
+    with Session(engine_for(api.settings.database_url)) as session:
+        assert session.get(ActivityTrouble, ("journey-ops-gone", "1")) is None  # passed: gone
+
     # The first cut's single age still works, for every stage alike.
     r = await api.http.get("/api/ops/stuck", params={"older_than_seconds": 600}, headers=ops)
     assert {row["workflow_id"] for row in r.json()} == {
