@@ -6,6 +6,7 @@ from models.evaluation_log import GraduateRecordCursor, PenaltyRefusal, ReviewMo
 from models.idempotency import IdempotencyClaim
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry
+from models.ops import ActivityTrouble, OpsAudit
 from models.quality import (
     ExamAttempt,
     IndexCoachStats,
@@ -25,6 +26,7 @@ from models.users import Role, User
 from models.web import AuthAttempt, SmsCode, WebSession
 
 __all__ = [
+    "ActivityTrouble",
     "AuthAttempt",
     "Coach",
     "CoachLeave",
@@ -45,6 +47,7 @@ __all__ = [
     "JourneyRecord",
     "LearnerDayLoad",
     "LedgerEntry",
+    "OpsAudit",
     "Penalty",
     "PenaltyRefusal",
     "ResourceHold",

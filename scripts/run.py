@@ -76,6 +76,7 @@ def main() -> None:
     os.environ.setdefault(
         "XUEJIA_DEMO_MODE", "true"
     )  # the demo asks for demo mode; children inherit it
+    os.environ.setdefault("XUEJIA_LOG_FORMAT", "text")  # var/logs/ for people: one line each
     settings = get_settings()
     (VAR / "logs").mkdir(parents=True, exist_ok=True)
     temporal = shutil.which("temporal") or str(Path(PY).parent / "temporal")
@@ -147,7 +148,7 @@ def main() -> None:
             wait_for_port(port, what)
         if settings.demo_mode:
             seed_penalties("http://127.0.0.1:8107")
-        print_banner()
+        print_banner(settings.worker_metrics_address)
         while True:
             for name, proc in procs:
                 if proc.poll() is not None:
@@ -162,7 +163,7 @@ def main() -> None:
         print("all processes stopped")
 
 
-def print_banner() -> None:
+def print_banner(worker_metrics: str) -> None:
     print(f"""
 学驾一件事 Xuejia is running (logs in var/logs/, Ctrl-C stops everything)
 
@@ -171,6 +172,7 @@ def print_banner() -> None:
     school console     http://127.0.0.1:8000/school
     regulator          http://127.0.0.1:8000/gov
     administrator      http://127.0.0.1:8000/admin
+    ops console        http://127.0.0.1:8000/ops
     SMS inbox (demo)   http://127.0.0.1:8108/inbox
   API
     docs (OpenAPI)     http://127.0.0.1:8000/docs
@@ -178,6 +180,8 @@ def print_banner() -> None:
     school port        http://127.0.0.1:8000/api/school/…
     gov port           http://127.0.0.1:8000/api/gov/…
   Temporal UI          http://127.0.0.1:8233
+  metrics (Prometheus) API http://127.0.0.1:8000/metrics (ops bearer token)
+                       worker http://{worker_metrics}/metrics
   simulators           national :8101  health :8102  bank :8103  timing :8104  12123 :8105
                        12328 complaints :8106  enforcement :8107  SMS :8108
                        (health results after 5 s, exams passed after 3 s, on their own)

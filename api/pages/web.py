@@ -45,6 +45,7 @@ HOME = {
     Role.school_staff: "/school",
     Role.regulator: "/gov",
     Role.admin: "/admin",
+    Role.ops: "/ops",
 }
 
 
@@ -115,6 +116,7 @@ LearnerPage = Annotated[User, Depends(signed_in(Role.learner))]
 StaffPage = Annotated[User, Depends(signed_in(Role.school_staff))]
 RegulatorPage = Annotated[User, Depends(signed_in(Role.regulator))]
 AdminPage = Annotated[User, Depends(signed_in(Role.admin))]
+OpsPage = Annotated[User, Depends(signed_in(Role.ops))]
 
 
 class CsrfRefused(Exception):
@@ -203,6 +205,7 @@ def posted(role: Role) -> Callable[..., Awaitable[Posted]]:
 LearnerPost = Annotated[Posted, Depends(posted(Role.learner))]
 StaffPost = Annotated[Posted, Depends(posted(Role.school_staff))]
 RegulatorPost = Annotated[Posted, Depends(posted(Role.regulator))]
+OpsPost = Annotated[Posted, Depends(posted(Role.ops))]
 
 
 # ---- flash messages -----------------------------------------------------------------------
