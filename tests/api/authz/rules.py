@@ -119,6 +119,12 @@ RULES: dict[str, Rule] = {
     # ---- ops
     "GET /api/ops/stuck": OPS_PORT,
     "GET /api/ops/penalty-refusals": OPS_PORT,
+    "GET /api/ops/audit": OPS_PORT,
+    "POST /api/ops/journeys/{wf_id}/retry-activity": OPS_PORT,
+    "POST /api/ops/journeys/{wf_id}/resend-callback": OPS_PORT,
+    "POST /api/ops/journeys/{wf_id}/cancel": OPS_PORT,
+    # ---- Prometheus: an ops user's token (or the scraper's own, which the matrix has not)
+    "GET /metrics": OPS_PORT,
     # ---- subsystems' callbacks
     "POST /api/webhooks/bank": SIGNED,
     "POST /api/webhooks/health": SIGNED,

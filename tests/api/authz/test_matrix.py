@@ -59,7 +59,7 @@ def test_every_api_route_is_in_the_openapi() -> None:
         if (route.path or "").startswith("/api/")
         for method in route.methods or ()
     }
-    assert served == set(ROUTES), sorted(served ^ set(ROUTES))
+    assert served <= set(ROUTES), sorted(served - set(ROUTES))
 
 
 def test_every_route_has_a_rule_and_every_rule_a_route() -> None:
