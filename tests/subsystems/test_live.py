@@ -239,3 +239,11 @@ def test_runner_flags():
     }
     args = parse_args(["--timing-port", "9104", "--exam-auto-pass-seconds", "2.5"])
     assert (args.timing_port, args.exam_port, args.exam_auto_pass_seconds) == (9104, 8105, 2.5)
+
+
+async def test_a_subset_of_the_simulators(tmp_path: Path):
+    """`--only` runs some simulators in a process, so a test can take one down alone."""
+    args = parse_args(["--only", "bank", "--only", "health"])
+    assert args.only == ["bank", "health"]
+    async with run_simulators(tmp_path, SECRET, only=args.only) as sims:
+        assert sorted(sims.urls) == ["bank", "health"]
