@@ -5,12 +5,19 @@ running, and each learner's journey closed so that the next can enrol again.
 """
 
 import asyncio
+import re
 import signal
 from collections.abc import Awaitable
 from typing import Any
 
+import pytest
+
+from models.demo import DEMO_PASSWORD
 from scripts.demo_journey import Demo
 from tests.faults.stack import Stack, eventually
+
+# Real processes on free ports (tests/faults/stack.py); part of `make test` and CI.
+pytestmark = pytest.mark.faults
 
 
 async def to_payment(demo: Demo) -> None:
@@ -128,3 +135,60 @@ async def test_each_subsystem_down_for_a_while_then_back(stack: Stack) -> None:
     assert s["subjects"]["theory"]["exam"]["passed"], s["subjects"]["theory"]["exam"]
     await outage("bank", withdraw(demo))
     await stack.assert_books_balance()
+
+
+ROLE_OF_PORT = {"learner": "learner2", "school": "school1", "gov": "rizhao", "ops": "ops"}
+
+
+async def test_database_unavailable_to_the_api_for_a_while(stack: Stack) -> None:
+    """PostgreSQL stopped under the API: every GET of the OpenAPI, sign-in and an action answer
+    at once with a clear 503 (never a 500, never a hang), the action leaves nothing behind,
+    and with the database back the same requests are served and the journey goes on."""
+    if stack.postgres is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed; CI runs this test")
+    demo = stack.demo("learner2")
+    await to_payment(demo)
+    who = {port: await demo.login(user) for port, user in ROLE_OF_PORT.items()}
+    reads = await readable_paths(stack, demo.wf_id)
+    await asyncio.to_thread(stack.postgres.stop)
+    try:
+        answers = {path: await answer(stack, path, who) for path in reads}
+        # Each needs the database, if only to know who is asking.
+        assert {p: s for p, s in answers.items() if s != 503} == {}
+        r = await stack.http.post(
+            demo.journey_url("/payment"), json={"channel": "unionpay"}, headers=who["learner"]
+        )
+        assert r.status_code == 503 and r.json()["code"] == "unavailable", r.text
+        r = await stack.http.post(
+            f"{stack.url('api')}/api/auth/token",
+            data={"username": "learner1", "password": DEMO_PASSWORD},
+        )
+        assert r.status_code == 503, r.text
+    finally:
+        await asyncio.to_thread(stack.postgres.start)
+    again = {path: await answer(stack, path, who) for path in reads}
+    assert not [p for p, status in again.items() if status >= 500], again
+    assert (await demo.state())["orders"] == []  # the refused payment left no order
+    await demo.payment()
+    s = await withdraw(demo)
+    assert s["money"]["deposited_fen"] == s["money"]["released_fen"] + s["money"]["refunded_fen"]
+    await stack.assert_books_balance()
+
+
+async def readable_paths(stack: Stack, wf_id: str) -> list[str]:
+    """Every GET of the API's OpenAPI, its path parameters filled with a real journey's."""
+    spec = (await stack.http.get(f"{stack.url('api')}/openapi.json")).json()
+    fill = {"wf_id": wf_id, "school_id": "S371100001"}
+    paths = []
+    for path, operations in spec["paths"].items():
+        if "get" in operations:
+            paths.append(re.sub(r"\{(\w+)\}", lambda m: fill.get(m.group(1), "x"), path))
+    return paths
+
+
+async def answer(stack: Stack, path: str, who: dict[str, dict[str, str]]) -> int:
+    """The status a GET gets, as the port's own role; a time-out fails (a hang)."""
+    port = path.split("/")[2] if path.startswith("/api/") else ""
+    headers = who.get(port, who["learner"])
+    r = await stack.http.get(f"{stack.url('api')}{path}", headers=headers, timeout=15)
+    return r.status_code
