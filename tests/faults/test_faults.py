@@ -95,13 +95,13 @@ async def test_each_subsystem_down_for_a_while_then_back(stack: Stack) -> None:
     temporal = await stack.temporal()
     demo = stack.demo("learner1")
 
-    async def retrying(subsystem: str) -> None:
-        """Waits until the journey has tried one of `subsystem`'s activities and failed."""
+    async def retrying(subsystem: str, wf_id: str = "") -> None:
+        """Waits until the journey (or `wf_id`) has tried a call to `subsystem` and failed."""
 
         async def failed_once() -> bool:
-            if not demo.wf_id:
+            if not (wf_id or demo.wf_id):
                 return False
-            desc = await temporal.get_workflow_handle(demo.wf_id).describe()
+            desc = await temporal.get_workflow_handle(wf_id or demo.wf_id).describe()
             pending = desc.raw_description.pending_activities
             return any(
                 a.activity_type.name.startswith(f"{subsystem}.") and a.attempt >= 2 for a in pending
@@ -133,6 +133,23 @@ async def test_each_subsystem_down_for_a_while_then_back(stack: Stack) -> None:
     await outage("exam", demo.train("theory"))
     s = await demo.state()
     assert s["subjects"]["theory"]["exam"]["passed"], s["subjects"]["theory"]["exam"]
+    with stack.down("shared"):  # 12328 (and enforcement, SMS): a complaint waits to be filed
+        r = await demo.call(
+            "POST",
+            f"{stack.url('api')}/api/learner/complaints",
+            "complain",
+            who=demo.learner,
+            json={"journey_id": demo.wf_id, "category": "service", "content": "教练多次迟到"},
+        )
+        complaint = r.json()
+        await retrying("complaints12328", complaint["workflow_id"])
+
+    async def delivered() -> bool:
+        url = f"{stack.url('api')}/api/learner/complaints/{complaint['id']}"
+        r = await demo.call("GET", url, "read the complaint", who=demo.learner)
+        return bool(r.json()["case_no"])
+
+    await eventually(delivered, "the complaint filed with 12328")
     await outage("bank", withdraw(demo))
     await stack.assert_books_balance()
 
