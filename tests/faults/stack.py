@@ -10,11 +10,10 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from sqlmodel import Session, select
@@ -118,7 +117,7 @@ class Stack:
         proc.wait(timeout=WAIT)
 
     @contextmanager
-    def down(self, name: str) -> Any:
+    def down(self, name: str) -> Iterator[None]:
         """`name` is down inside the block and started again when it ends."""
         self.stop(name)
         try:

@@ -60,10 +60,27 @@ async def test_worker_killed_between_a_bank_instruction_and_its_receipt(stack: S
     await asyncio.to_thread(stack.start, "worker")
     s = await demo.until(lambda s: s["stage"] == "theory", "the journey past payment")
     assert s["money"]["released_fen"] == 30000  # the services fee, once
+    assert await attempts(stack, demo.wf_id, "bank.release") == [2]  # the retry was told
     await stack.assert_books_balance()
     s = await withdraw(demo)
     await stack.assert_books_balance()
     assert s["money"]["deposited_fen"] == s["money"]["released_fen"] + s["money"]["refunded_fen"]
+
+
+async def attempts(stack: Stack, wf_id: str, activity: str) -> list[int]:
+    """The attempt that completed each call of `activity` in the journey's history."""
+    history = await (await stack.temporal()).get_workflow_handle(wf_id).fetch_history()
+    scheduled = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    return [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+        and scheduled[e.activity_task_started_event_attributes.scheduled_event_id] == activity
+    ]
 
 
 async def test_temporal_restarted_on_its_file_while_journeys_run(stack: Stack) -> None:
