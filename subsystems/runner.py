@@ -168,6 +168,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--health-auto-result-seconds", type=float, default=None)
     p.add_argument("--exam-auto-pass-seconds", type=float, default=None)
     p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--callback-attempts",
+        type=int,
+        default=SimOptions.callback_attempts,
+        help="tries of each callback, 0.5 s apart and doubling (default: %(default)s)",
+    )
     # One subsystem per process lets a test take one down (kill it) and bring it back.
     p.add_argument(
         "--only",
@@ -196,7 +202,7 @@ async def main_async(args: argparse.Namespace) -> None:
         secret,
         host=args.host,
         ports=ports,
-        options=SimOptions(platform_url=platform_url),
+        options=SimOptions(platform_url=platform_url, callback_attempts=args.callback_attempts),
         health_auto_result_seconds=args.health_auto_result_seconds,
         exam_auto_pass_seconds=args.exam_auto_pass_seconds,
         log_level=args.log_level,

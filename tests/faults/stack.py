@@ -105,7 +105,10 @@ class Stack:
             return WORKER_COMMAND, self.settings_env()
         if name == "api":
             return api_command(self.ports["api"]), self.settings_env()
+        # Eight tries span a minute (a real bank calls back for hours): longer than the
+        # platform is down in these tests, so no callback is given up on.
         options = ["--platform-url", self.url("api"), "--log-level", "warning"]
+        options += ["--callback-attempts", "8"]
         for sim in SHARED if name == "shared" else (name,):
             options += ["--only", sim, f"--{sim}-port", str(self.ports[sim])]
         return simulators_command(self.root / "sims", DEMO_WEBHOOK_SECRET, *options), {}

@@ -242,8 +242,10 @@ def test_runner_flags():
 
 
 async def test_a_subset_of_the_simulators(tmp_path: Path):
-    """`--only` runs some simulators in a process, so a test can take one down alone."""
-    args = parse_args(["--only", "bank", "--only", "health"])
-    assert args.only == ["bank", "health"]
+    """`--only` runs some simulators in a process, so a test can take one down alone (and
+    `--callback-attempts` has their callbacks outlast a platform down for a while)."""
+    args = parse_args(["--only", "bank", "--only", "health", "--callback-attempts", "8"])
+    assert (args.only, args.callback_attempts) == (["bank", "health"], 8)
+    assert parse_args([]).callback_attempts == 5
     async with run_simulators(tmp_path, SECRET, only=args.only) as sims:
         assert sorted(sims.urls) == ["bank", "health"]
