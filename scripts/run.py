@@ -68,6 +68,60 @@ def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def temporal_command(db: Path, port: int = 7233, ui_port: int | None = 8233) -> list[str]:
+    """The Temporal dev server on loopback, its state in `db`; no Web UI when `ui_port` is None."""
+    temporal = shutil.which("temporal") or str(Path(PY).parent / "temporal")
+    ui = ["--headless"] if ui_port is None else ["--ui-port", str(ui_port)]
+    return [
+        temporal,
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *ui,
+        "--namespace",
+        "default",
+        "--db-filename",
+        str(db),
+        "--log-level",
+        "warn",
+        *server_flags(),
+    ]
+
+
+def simulators_command(data_dir: Path, secret: str, *options: str) -> list[str]:
+    """The subsystem simulators (`subsystems.runner`; `options` are its own)."""
+    return [
+        PY,
+        "-m",
+        "subsystems.runner",
+        "--data-dir",
+        str(data_dir),
+        "--secret",
+        secret,
+        *options,
+    ]
+
+
+WORKER_COMMAND = [PY, "worker.py"]
+
+
+def api_command(port: int = 8000) -> list[str]:
+    return [
+        PY,
+        "-m",
+        "uvicorn",
+        "api.main:app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -79,47 +133,20 @@ def main() -> None:
     os.environ.setdefault("XUEJIA_LOG_FORMAT", "text")  # var/logs/ for people: one line each
     settings = get_settings()
     (VAR / "logs").mkdir(parents=True, exist_ok=True)
-    temporal = shutil.which("temporal") or str(Path(PY).parent / "temporal")
     procs: list[tuple[str, subprocess.Popen]] = []
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        launch(
-            "temporal",
-            [
-                temporal,
-                "server",
-                "start-dev",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                "7233",
-                "--ui-port",
-                "8233",
-                "--namespace",
-                "default",
-                "--db-filename",
-                str(VAR / "temporal.db"),
-                "--log-level",
-                "warn",
-                *server_flags(),
-            ],
-            procs,
-        )
+        launch("temporal", temporal_command(VAR / "temporal.db"), procs)
         launch(
             "subsystems",
-            [
-                PY,
-                "-m",
-                "subsystems.runner",
-                "--data-dir",
-                str(VAR / "subsystems"),
-                "--secret",
+            simulators_command(
+                VAR / "subsystems",
                 settings.webhook_secret,
                 "--health-auto-result-seconds",
                 "5",
                 "--exam-auto-pass-seconds",
                 "3",
-            ],
+            ),
             procs,
         )
         wait_for_port(7233, "Temporal")
@@ -128,22 +155,8 @@ def main() -> None:
         migrate(settings.database_url)
         # The demo pulls graduates' driving records every ten minutes, not daily.
         every = os.environ.get("XUEJIA_GRADUATE_RECORDS_EVERY", "600")
-        launch("worker", [PY, "worker.py"], procs, env={"XUEJIA_GRADUATE_RECORDS_EVERY": every})
-        launch(
-            "api",
-            [
-                PY,
-                "-m",
-                "uvicorn",
-                "api.main:app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "8000",
-            ],
-            procs,
-        )
+        launch("worker", WORKER_COMMAND, procs, env={"XUEJIA_GRADUATE_RECORDS_EVERY": every})
+        launch("api", api_command(), procs)
         for port, what in ((8233, "Temporal UI"), (8101, "simulators"), (8000, "API")):
             wait_for_port(port, what)
         if settings.demo_mode:
