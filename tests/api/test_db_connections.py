@@ -64,6 +64,12 @@ class HeldJourney:
         await self.engine.hold()
         return UpdateOutcome("withdrawal_requested", "signup", "active", "learner", 1)
 
+    async def fetch_history_events(self, **_: Any) -> AsyncIterator[Any]:
+        """Who enrolled, for the detail's applicant block: the history is gone (none shown)."""
+        await self.engine.hold()
+        return
+        yield
+
 
 @pytest.fixture
 async def held(tmp_path: Path) -> AsyncIterator[tuple[Api, HeldEngine]]:
