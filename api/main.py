@@ -29,6 +29,7 @@ from api.routes import (
     training,
     webhooks,
 )
+from core.codec import data_converter
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from models.demo import load_demo_data
@@ -44,7 +45,9 @@ async def connect_temporal(settings: Settings, attempts: int = 30) -> Client:
     for attempt in range(attempts):
         try:
             return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=data_converter(settings),
             )
         except RuntimeError:
             if attempt == attempts - 1:
