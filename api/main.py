@@ -16,6 +16,7 @@ from api.pages import install_pages
 from api.routes import (
     auth,
     choosing,
+    codec,
     complaints,
     consultations,
     gov,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     for module in (*routes, ops, webhooks, consultations, complaints):
         app.include_router(module.router)
     install_pages(app)
+    codec.install(app, settings)
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> RedirectResponse:
