@@ -100,6 +100,9 @@ def main() -> None:
                 str(VAR / "temporal.db"),
                 "--log-level",
                 "warn",
+                # The UI shows ops the payloads decoded through the API's codec endpoint.
+                "--ui-codec-endpoint",
+                f"{settings.api_base_url}/api/ops/codec",
                 *server_flags(),
             ],
             procs,
@@ -177,7 +180,10 @@ def print_banner() -> None:
     learner port       http://127.0.0.1:8000/api/learner/…
     school port        http://127.0.0.1:8000/api/school/…
     gov port           http://127.0.0.1:8000/api/gov/…
-  Temporal UI          http://127.0.0.1:8233
+  Temporal UI          http://127.0.0.1:8233  (payloads are encrypted; to see them decoded,
+                       sign in as ops at http://127.0.0.1:8000/login, then in the UI's Codec
+                       Server dialog choose "my browser setting", the same endpoint
+                       http://127.0.0.1:8000/api/ops/codec and "Include cross-origin credentials")
   simulators           national :8101  health :8102  bank :8103  timing :8104  12123 :8105
                        12328 complaints :8106  enforcement :8107  SMS :8108
                        (health results after 5 s, exams passed after 3 s, on their own)
