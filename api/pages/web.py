@@ -31,6 +31,7 @@ from api.deps import SessionDep, SettingsDep, get_temporal
 from api.errors import problems
 from api.idempotency import KEY_PATTERN, Idempotency
 from core.config import ROOT, Settings
+from core.masking import mask_id_number
 from models.training import CHINA
 from models.users import Role, User
 from workflows.journey_state import STAGE_NAMES, Stage
@@ -58,6 +59,7 @@ def china(moment: datetime) -> datetime:
 
 TEMPLATES.env.filters["yuan"] = yuan
 TEMPLATES.env.filters["cn"] = lambda moment, fmt="%m-%d %H:%M": china(moment).strftime(fmt)
+TEMPLATES.env.filters["mask_id"] = mask_id_number
 TEMPLATES.env.filters["stage_name"] = lambda s: STAGE_NAMES.get(Stage(s), s) if s else "—"
 TEMPLATES.env.globals["form_key"] = lambda: uuid.uuid4().hex
 
