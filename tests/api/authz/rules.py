@@ -119,6 +119,8 @@ RULES: dict[str, Rule] = {
     # ---- ops
     "GET /api/ops/stuck": OPS_PORT,
     "GET /api/ops/penalty-refusals": OPS_PORT,
+    "POST /api/ops/codec/decode": OPS_PORT,  # the Temporal UI's codec (also by session cookie)
+    "POST /api/ops/codec/encode": OPS_PORT,
     # ---- subsystems' callbacks
     "POST /api/webhooks/bank": SIGNED,
     "POST /api/webhooks/health": SIGNED,
