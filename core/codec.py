@@ -8,6 +8,12 @@ metadata; the key id is also the cipher's associated data, so a payload cannot b
 another key's name. A payload without the encrypted encoding (journeys and histories recorded
 before the codec) passes through decoding unchanged.
 
+What is sealed is the serialized payload, deflated first when that makes it shorter (a flag
+byte inside the ciphertext says which), and a payload holding nothing (None, `binary/null`)
+is left as it is: sealing costs ~90 bytes a payload, and a journey's history keeps within its
+footprint bound (issue 9) only so. Lengths stay visible, as with any encryption; no payload
+mixes one person's data with text another person can choose and watch the length of.
+
 `data_converter(settings)` is the one converter every client of the platform uses (API,
 worker, scripts, tests, bench): built here, nowhere else.
 """
@@ -16,6 +22,7 @@ import base64
 import binascii
 import os
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +41,8 @@ ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
 KEY_BYTES = 32
+NOTHING = b"binary/null"
+STORED, DEFLATED = b"\x00", b"\x01"  # the sealed payload's first byte
 _KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -77,11 +86,14 @@ class EncryptionCodec(PayloadCodec):
     def encrypt(self, payload: Payload) -> Payload:
         """The whole payload (its metadata too: the type and encoding) sealed under the current
         key, with a fresh random nonce in front of the ciphertext."""
+        if payload.metadata.get("encoding") == NOTHING and not payload.data:
+            return payload
         key_id = self._ring.current
+        clear = payload.SerializeToString()
+        deflated = zlib.compress(clear)
+        packed = DEFLATED + deflated if len(deflated) < len(clear) else STORED + clear
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ring.keys[key_id].encrypt(
-            nonce, payload.SerializeToString(), key_id.encode()
-        )
+        sealed = self._ring.keys[key_id].encrypt(nonce, packed, key_id.encode())
         return Payload(
             metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=nonce + sealed
         )
@@ -98,10 +110,11 @@ class EncryptionCodec(PayloadCodec):
             )
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         try:
-            clear = key.decrypt(nonce, sealed, key_id.encode())
+            packed = key.decrypt(nonce, sealed, key_id.encode())
         except InvalidTag as exc:
             raise CodecError(f"payload under key id {key_id!r} was altered or is corrupt") from exc
-        return Payload.FromString(clear)
+        flag, body = packed[:1], packed[1:]
+        return Payload.FromString(zlib.decompress(body) if flag == DEFLATED else body)
 
 
 def codec(settings: Settings) -> EncryptionCodec:

@@ -76,6 +76,17 @@ async def test_payloads_written_before_the_codec_pass_through() -> None:
     assert await codec(ring("k1")).decode([clear]) == [clear]
 
 
+async def test_nothing_is_left_as_it_is_and_a_long_payload_is_deflated() -> None:
+    """None has nothing to hide; a payload is deflated before sealing when that is shorter."""
+    converter = data_converter(settings(ring("k1")))
+    [nothing] = await converter.encode([None])
+    assert nothing.metadata["encoding"] == b"binary/null" and nothing.data == b""
+    long = "科目二 " * 500
+    [sealed] = await converter.encode([long])
+    assert sealed.metadata["encoding"] == ENCODING and len(sealed.data) < len(long) // 10
+    assert await converter.decode([nothing, sealed], [type(None), str]) == [None, long]
+
+
 async def test_failure_message_and_stack_trace_are_sealed() -> None:
     converter = data_converter(settings(ring("k1")))
     failure = Failure()
