@@ -11,8 +11,9 @@ before the codec) passes through decoding unchanged.
 What is sealed is the serialized payload, deflated first when that makes it shorter (a flag
 byte inside the ciphertext says which), and a payload holding nothing (None, `binary/null`)
 is left as it is: sealing costs ~90 bytes a payload, and a journey's history keeps within its
-footprint bound (issue 9) only so. Lengths stay visible, as with any encryption; no payload
-mixes one person's data with text another person can choose and watch the length of.
+footprint bound (issue 9) only so. Lengths stay visible, as with any encryption, and deflating
+makes them depend on content; but whoever can put chosen text next to a learner's data in a
+journey (the learner, their school, which sees it whole) already knows that data.
 
 `data_converter(settings)` is the one converter every client of the platform uses (API,
 worker, scripts, tests, bench): built here, nowhere else.
