@@ -18,6 +18,7 @@ from api.pages import install_pages
 from api.routes import (
     auth,
     choosing,
+    codec,
     complaints,
     consultations,
     gov,
@@ -31,6 +32,7 @@ from api.routes import (
     training,
     webhooks,
 )
+from core.codec import data_converter
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
 from core.logs import configure_logging
@@ -49,7 +51,10 @@ async def connect_temporal(
     for attempt in range(attempts):
         try:
             return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=data_converter(settings),
+                runtime=runtime,
             )
         except RuntimeError:
             if attempt == attempts - 1:
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     for module in (*routes, ops, webhooks, consultations, complaints):
         app.include_router(module.router)
     install_pages(app)
+    codec.install(app, settings)
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> RedirectResponse:

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from bench.load import gather_bounded
+from core.codec import data_converter
 from core.config import DEMO_WEBHOOK_SECRET, Settings
 from core.db import migrate
 from scripts.run import launch, stop_all, wait_for_port
@@ -107,7 +108,7 @@ class Platform:
         launch("worker", [PY, "worker.py"], self.procs, logs=self.logs, env=self._env)
         address = self.settings.temporal_address
         trivial = ["-m", "bench.trivial", "--address", address, "--task-queue", TRIVIAL_QUEUE]
-        launch("trivial-worker", [PY, *trivial], self.procs, logs=self.logs)
+        launch("trivial-worker", [PY, *trivial], self.procs, logs=self.logs, env=self._env)
 
     async def start_trivial(self, n: int) -> list[str]:
         """Starts `n` open trivial workflows; returns their ids."""
@@ -129,7 +130,7 @@ async def running_platform() -> AsyncIterator[Platform]:
     """Dev server, simulators and API up (workers come later: see `start_workers`)."""
     root = Path(tempfile.mkdtemp(prefix="xuejia-bench-"))
     (root / "logs").mkdir()
-    env = await dev_server_env()
+    env = await dev_server_env(data_converter(Settings(demo_mode=True)))
     ports = {name: free_port() for name in (*DEFAULT_PORTS, "api")}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     settings = Settings(

@@ -40,7 +40,12 @@ class Trivial:
 
 
 async def main(address: str, task_queue: str) -> None:
-    client = await Client.connect(address)
+    # The platform's converter, as the journeys' clients use (imported here, outside the
+    # workflow's module scope the sandbox re-imports).
+    from core.codec import data_converter
+    from core.config import get_settings
+
+    client = await Client.connect(address, data_converter=data_converter(get_settings()))
     await Worker(client, task_queue=task_queue, workflows=[Trivial]).run()
 
 

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_JWT_SECRET = "xuejia-demo-secret-change-me-0123456789"
 DEMO_WEBHOOK_SECRET = "xuejia-demo-webhook-secret"
+# The payload codec's key ring (core/codec.py): `id:base64key,…`, the first key encrypts.
+DEMO_CODEC_KEYS = "demo-1:T1upXcvGhAK4Y1jRXtyuNoNHn3hpNGjjGl6SyTQp8YY="
 DEMO_PASSWORD = "xuejia123"  # every account demo mode seeds; refused outside demo mode
 
 
@@ -46,6 +48,7 @@ class Settings(BaseSettings):
     jwt_secret: str = DEMO_JWT_SECRET
     jwt_minutes: int = 12 * 60
     webhook_secret: str = DEMO_WEBHOOK_SECRET
+    codec_keys: str = DEMO_CODEC_KEYS
 
     # One policy file per city (its city_code inside); a journey runs under its school's city.
     policy_paths: list[Path] = [ROOT / "policy" / "demo.yaml", ROOT / "policy" / "fuzhou.yaml"]
@@ -80,6 +83,7 @@ class Settings(BaseSettings):
             for name, demo in (
                 ("jwt_secret", DEMO_JWT_SECRET),
                 ("webhook_secret", DEMO_WEBHOOK_SECRET),
+                ("codec_keys", DEMO_CODEC_KEYS),
             ):
                 if getattr(self, name) == demo:
                     raise ValueError(f"XUEJIA_{name.upper()} must be set outside demo mode")

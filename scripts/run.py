@@ -68,10 +68,15 @@ def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def temporal_command(db: Path, port: int = 7233, ui_port: int | None = 8233) -> list[str]:
-    """The Temporal dev server on loopback, its state in `db`; no Web UI when `ui_port` is None."""
+def temporal_command(
+    db: Path, port: int = 7233, ui_port: int | None = 8233, codec_endpoint: str = ""
+) -> list[str]:
+    """The Temporal dev server on loopback, its state in `db`; no Web UI when `ui_port` is None;
+    the UI decodes payloads through `codec_endpoint` when one is given."""
     temporal = shutil.which("temporal") or str(Path(PY).parent / "temporal")
     ui = ["--headless"] if ui_port is None else ["--ui-port", str(ui_port)]
+    if ui_port is not None and codec_endpoint:
+        ui += ["--ui-codec-endpoint", codec_endpoint]
     return [
         temporal,
         "server",
@@ -136,7 +141,9 @@ def main() -> None:
     procs: list[tuple[str, subprocess.Popen]] = []
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        launch("temporal", temporal_command(VAR / "temporal.db"), procs)
+        # The UI shows ops the payloads decoded through the API's codec endpoint.
+        codec = f"{settings.api_base_url}/api/ops/codec"
+        launch("temporal", temporal_command(VAR / "temporal.db", codec_endpoint=codec), procs)
         launch(
             "subsystems",
             simulators_command(
@@ -192,7 +199,10 @@ def print_banner(worker_metrics: str) -> None:
     learner port       http://127.0.0.1:8000/api/learner/…
     school port        http://127.0.0.1:8000/api/school/…
     gov port           http://127.0.0.1:8000/api/gov/…
-  Temporal UI          http://127.0.0.1:8233
+  Temporal UI          http://127.0.0.1:8233  (payloads are encrypted; to see them decoded,
+                       sign in as ops at http://127.0.0.1:8000/login, then in the UI's Codec
+                       Server dialog choose "my browser setting", the same endpoint
+                       http://127.0.0.1:8000/api/ops/codec and "Include cross-origin credentials")
   metrics (Prometheus) API http://127.0.0.1:8000/metrics (ops bearer token)
                        worker http://{worker_metrics}/metrics
   simulators           national :8101  health :8102  bank :8103  timing :8104  12123 :8105

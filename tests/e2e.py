@@ -92,9 +92,12 @@ async def platform(
     demo_slots: bool = True,
     health_auto_result_seconds: float | None = None,
     exam_auto_pass_seconds: float | None = None,
+    api_port: int = 0,
+    temporal_ui_url: str = Settings.model_fields["temporal_ui_url"].default,
 ) -> AsyncIterator[Platform]:
     """The platform as `make run` starts it: the demo policy (Rizhao's rules in seconds), demo
-    data and a week of demo slots; the simulators' automatic results are off unless asked."""
+    data and a week of demo slots; the simulators' automatic results are off unless asked.
+    The API on `api_port` (0: any free one), its codec open to the UI at `temporal_ui_url`."""
     async with run_simulators(
         tmp_path / "sims",
         DEMO_WEBHOOK_SECRET,
@@ -115,9 +118,10 @@ async def platform(
             demo_mode=True,
             demo_slots=demo_slots,
             policy_paths=policy_paths or DEMO_POLICIES,
+            temporal_ui_url=temporal_ui_url,
         )
         app = create_app(settings, temporal=env.client)
-        async with serve_apps({"api": app}) as urls:
+        async with serve_apps({"api": app}, ports={"api": api_port}) as urls:
             settings.api_base_url = urls["api"]
             async with (
                 httpx.AsyncClient(base_url=urls["api"], timeout=30) as http,

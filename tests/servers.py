@@ -17,8 +17,11 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from core.codec import data_converter
+from core.config import get_settings
 from workflows import search_attributes as sa
 
 
@@ -106,9 +109,16 @@ def postgres_server() -> Iterator[str]:
         yield cluster.url
 
 
-async def time_skipping_env() -> WorkflowEnvironment:
+def platform_converter() -> DataConverter:
+    """The platform's data converter (core/codec.py) under the tests' settings: every test
+    client encrypts as the API and the worker do."""
+    return data_converter(get_settings())
+
+
+async def time_skipping_env(converter: DataConverter | None = None) -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server_binary("temporal-test-server")
+        test_server_existing_path=server_binary("temporal-test-server"),
+        data_converter=converter or platform_converter(),
     )
     # The time-skipping server knows no custom search attributes until they are added.
     kinds = {
@@ -140,10 +150,16 @@ async def skip_time(env: WorkflowEnvironment, duration: timedelta | float) -> No
     )
 
 
-async def dev_server_env() -> WorkflowEnvironment:
+async def dev_server_env(
+    converter: DataConverter | None = None, db_filename: str | None = None
+) -> WorkflowEnvironment:
+    """The dev server (in memory, or on `db_filename`); its client uses `converter`, by default
+    the platform's under the tests' settings."""
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=server_binary("temporal"),
         search_attributes=sa.ALL,
+        data_converter=converter or platform_converter(),
+        dev_server_database_filename=db_filename,
         port=free_port(),
         dev_server_log_level="error",
     )

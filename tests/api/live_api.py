@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from activities.quality_index import IndexActivities
 from api.main import create_app
+from core.codec import data_converter
 from core.config import Settings
 from core.db import engine_for
 from workflows.complaint import ComplaintWorkflow
@@ -69,7 +70,11 @@ class LiveApi:
             self._activities.shutdown()
 
     async def _start(self) -> None:
-        self.temporal = await Client.connect(self._address, namespace=self._namespace)
+        self.temporal = await Client.connect(
+            self._address,
+            namespace=self._namespace,
+            data_converter=data_converter(self.settings),
+        )
         app = create_app(self.settings, temporal=self.temporal)
         await self._stack.enter_async_context(app.router.lifespan_context(app))
         # The index's recompute runs in full (the regulator's POST waits for its publication).

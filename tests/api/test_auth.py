@@ -102,7 +102,7 @@ def test_demo_mode_is_asked_for_and_outside_it_the_demo_secrets_are_refused(
 async def test_the_demo_accounts_cannot_sign_in_outside_demo_mode(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    secrets = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40}
+    secrets = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40, "codec_keys": f"t1:{'k' * 43}="}
     settings = conftest.test_settings(tmp_path, demo_mode=False, **secrets)
     migrate(settings.database_url)
     with Session(engine_for(settings.database_url)) as session:

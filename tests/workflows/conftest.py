@@ -22,6 +22,7 @@ from activities.bank import BankActivities
 from activities.bookings import BookingActivities
 from activities.records import JourneyProjection, RecordActivities
 from activities.reviews import ReviewActivities
+from core.config import DEMO_CODEC_KEYS
 from core.db import make_engine, migrate
 from models import journey_log
 from models.demo import load_demo_data
@@ -35,6 +36,12 @@ from workflows.journey_state import JourneyInput, JourneyResult, JourneyView
 # before_footprint_patch/ were recorded by the code that ran before those rules and are never
 # re-recorded.
 HISTORIES = Path(__file__).parent.parent / "data" / "histories" / "current"
+# Journeys recorded through the payload codec on purpose (test_codec_journeys.py): encrypted,
+# one of them begun under a key rotated out since (PRE_ROTATION_KEY) and finished under the
+# demo ring's key. The replay's ring is the demo ring with that older key kept.
+CODEC_HISTORIES = HISTORIES.parent / "codec"
+PRE_ROTATION_KEY = "before-rotation:1yWx0h1c0n8XwO2BTmYhH1r4C2KfR8bq2o8a6mQ5vXo="
+REPLAY_KEYS = f"{DEMO_CODEC_KEYS},{PRE_ROTATION_KEY}"
 
 
 @dataclass

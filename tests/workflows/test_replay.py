@@ -7,15 +7,22 @@ recorded before the footprint rules ("journey-footprint-1", issue 9): they prove
 started then still replay. current/ is re-recorded with `make record-histories` when a change
 is made safe for running journeys (workflow.patched) or none are running; the folder it
 replaced is kept under the patch's name. complaint/ holds complaint workflows' histories,
-recorded with the journeys'."""
+recorded with the journeys'. codec/ holds journeys recorded through the payload codec
+(encrypted; one begun under a key rotated out since): every history is read through the
+platform's data converter, whose decoding passes the older, clear histories through."""
 
 import json
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from core.codec import CodecError, data_converter
+from core.config import Settings
+from tests.servers import platform_converter
+from tests.workflows.conftest import REPLAY_KEYS
 from workflows.complaint import ComplaintWorkflow
 from workflows.journey import LearnerJourney
 
@@ -50,6 +57,10 @@ BEFORE_FOOTPRINT = BEFORE_PATCH | {
 CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away", "reviews_stored"}
 # complaint/: complaint workflows (workflows/complaint.py), re-recorded with the journeys.
 COMPLAINT = {"overdue_answered_rated", "reopened_once_then_rated"}
+# codec/: recorded by tests/workflows/test_codec_journeys.py.
+CODEC = {"paid_then_withdrawn", "begun_before_key_rotation"}
+# The demo ring with the key the rotation history began under.
+REPLAY_CONVERTER = data_converter(Settings(demo_mode=True, codec_keys=REPLAY_KEYS))
 
 
 def test_every_expected_history_is_recorded() -> None:
@@ -58,11 +69,25 @@ def test_every_expected_history_is_recorded() -> None:
     expected |= {("before_footprint_patch", name) for name in BEFORE_FOOTPRINT}
     expected |= {("current", name) for name in CURRENT}
     expected |= {("complaint", name) for name in COMPLAINT}
+    expected |= {("codec", name) for name in CODEC}
     assert recorded == expected
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
+    await replay(path, REPLAY_CONVERTER)
+
+
+async def test_a_history_sealed_under_a_key_dropped_from_the_ring_does_not_replay() -> None:
+    """The platform's ring without the older key: the rotation history's workflow task fails
+    on the codec's error (its message sealed too, as every failure's), never replays as if
+    its first events were empty."""
+    with pytest.raises(RuntimeError, match=f'type: "{CodecError.__name__}"'):
+        await replay(ROOT / "codec" / "begun_before_key_rotation.json", platform_converter())
+
+
+async def replay(path: Path, converter: DataConverter) -> None:
     record = json.loads(path.read_text())
     history = WorkflowHistory.from_json(record["workflow_id"], record["history"])
-    await Replayer(workflows=[LearnerJourney, ComplaintWorkflow]).replay_workflow(history)
+    replayer = Replayer(workflows=[LearnerJourney, ComplaintWorkflow], data_converter=converter)
+    await replayer.replay_workflow(history)

@@ -125,6 +125,8 @@ RULES: dict[str, Rule] = {
     "POST /api/ops/journeys/{wf_id}/cancel": OPS_PORT,
     # ---- Prometheus: an ops user's token (or the scraper's own, which the matrix has not)
     "GET /metrics": OPS_PORT,
+    "POST /api/ops/codec/decode": OPS_PORT,  # the Temporal UI's codec (also by session cookie)
+    "POST /api/ops/codec/encode": OPS_PORT,
     # ---- subsystems' callbacks
     "POST /api/webhooks/bank": SIGNED,
     "POST /api/webhooks/health": SIGNED,
