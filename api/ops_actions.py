@@ -126,7 +126,7 @@ async def retry_activity(
             raise not_found("journey")
         if description.status != WorkflowExecutionStatus.RUNNING:
             raise api_error(status.HTTP_409_CONFLICT, "该报名已结束", "journey_closed")
-        failing = failed_pending(description)
+        failing = await failed_pending(client, description)
         chosen = [p for p in failing if req.activity_id in (None, p.activity_id)]
         if not chosen:
             raise api_error(

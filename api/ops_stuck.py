@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
 from temporalio.service import RPCError
@@ -134,12 +135,22 @@ async def pending_failures(client: Client, wf_id: str) -> Failing | None:
         return None
     if description.workflow_type != LearnerJourney.__name__:
         return None
-    return Failing(description, failed_pending(description))
+    return Failing(description, await failed_pending(client, description))
 
 
-def failed_pending(description: WorkflowExecutionDescription) -> list[PendingActivityInfo]:
+async def failed_pending(
+    client: Client, description: WorkflowExecutionDescription
+) -> list[PendingActivityInfo]:
+    """The pending activities that failed, their last failure's message decoded: the payload
+    codec seals failure messages (core/codec.py), so Temporal holds only "Encoded failure"."""
     raw = description.raw_description.pending_activities
-    return [p for p in raw if p.attempt > 1 or p.HasField("last_failure")]
+    failed = [p for p in raw if p.attempt > 1 or p.HasField("last_failure")]
+    for p in failed:
+        if p.HasField("last_failure"):
+            sealed = Failure()
+            sealed.CopyFrom(p.last_failure)
+            p.last_failure.message = str(await client.data_converter.decode_failure(sealed))
+    return failed
 
 
 def forget_passed(session: Session, passed: list[ActivityTrouble]) -> None:

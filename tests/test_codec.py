@@ -110,6 +110,7 @@ async def test_failure_message_and_stack_trace_are_sealed() -> None:
         ("k1:not base64!", "not base64"),
         (f"k1:{base64.b64encode(b'short').decode()}", "32 bytes"),
     ],
+    ids=["no key", "id twice", "not base64", "short key"],  # stable across xdist's workers
 )
 def test_malformed_ring_names_what_is_wrong(keys: str, complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
