@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.runtime import Runtime
+from temporalio.service import RetryConfig
 
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.observability import install_observability
@@ -44,8 +45,17 @@ from policy.loader import load_policies, load_quality_indexes
 log = logging.getLogger("xuejia.api")
 
 
+# How long the API's client retries an unreachable Temporal before the request answers 503:
+# 3 s, not the SDK's 10 s, so a subsystem's callback (sent with a 5 s time-out) hears the 503
+# and retries, instead of timing out on an answer that comes too late. The worker keeps 10 s.
+API_TEMPORAL_RETRY = RetryConfig(max_elapsed_time_millis=3_000)
+
+
 async def connect_temporal(
-    settings: Settings, attempts: int = 30, runtime: Runtime | None = None
+    settings: Settings,
+    attempts: int = 30,
+    runtime: Runtime | None = None,
+    retry_config: RetryConfig | None = None,
 ) -> Client:
     """Waits for the Temporal frontend (it may still be starting under `make run`)."""
     for attempt in range(attempts):
@@ -55,6 +65,7 @@ async def connect_temporal(
                 namespace=settings.temporal_namespace,
                 data_converter=data_converter(settings),
                 runtime=runtime,
+                retry_config=retry_config,
             )
         except RuntimeError:
             if attempt == attempts - 1:
@@ -77,7 +88,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
                 if settings.demo_history:
                     rules = load_quality_indexes(settings.policy_paths)
                     load_demo_history(session, rules, datetime.now(UTC))
-        app.state.temporal = temporal or await connect_temporal(settings)
+        app.state.temporal = temporal or await connect_temporal(
+            settings, retry_config=API_TEMPORAL_RETRY
+        )
         yield
 
     app = FastAPI(
