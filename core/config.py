@@ -8,7 +8,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_JWT_SECRET = "xuejia-demo-secret-change-me-0123456789"
-DEMO_WEBHOOK_SECRET = "xuejia-demo-webhook-secret"
+# Every subsystem that calls back signs with a secret of its own, so that one subsystem's key
+# (a health centre's) cannot forge another's callbacks (a bank payment).
+WEBHOOK_SUBSYSTEMS = ("bank", "health", "timing", "exam", "complaints", "enforcement")
+DEMO_WEBHOOK_SECRETS = {name: f"xuejia-demo-{name}-webhook-secret" for name in WEBHOOK_SUBSYSTEMS}
 DEMO_PASSWORD = "xuejia123"  # every account demo mode seeds; refused outside demo mode
 
 
@@ -44,7 +47,12 @@ class Settings(BaseSettings):
 
     jwt_secret: str = DEMO_JWT_SECRET
     jwt_minutes: int = 12 * 60
-    webhook_secret: str = DEMO_WEBHOOK_SECRET
+    bank_webhook_secret: str = DEMO_WEBHOOK_SECRETS["bank"]
+    health_webhook_secret: str = DEMO_WEBHOOK_SECRETS["health"]
+    timing_webhook_secret: str = DEMO_WEBHOOK_SECRETS["timing"]
+    exam_webhook_secret: str = DEMO_WEBHOOK_SECRETS["exam"]
+    complaints_webhook_secret: str = DEMO_WEBHOOK_SECRETS["complaints"]
+    enforcement_webhook_secret: str = DEMO_WEBHOOK_SECRETS["enforcement"]
 
     # One policy file per city (its city_code inside); a journey runs under its school's city.
     policy_paths: list[Path] = [ROOT / "policy" / "demo.yaml", ROOT / "policy" / "fuzhou.yaml"]
@@ -69,11 +77,17 @@ class Settings(BaseSettings):
         if not self.demo_mode:
             for name, demo in (
                 ("jwt_secret", DEMO_JWT_SECRET),
-                ("webhook_secret", DEMO_WEBHOOK_SECRET),
+                *((f"{n}_webhook_secret", s) for n, s in DEMO_WEBHOOK_SECRETS.items()),
             ):
                 if getattr(self, name) == demo:
                     raise ValueError(f"XUEJIA_{name.upper()} must be set outside demo mode")
+            if len(set(self.webhook_secrets().values())) < len(WEBHOOK_SUBSYSTEMS):
+                raise ValueError("each subsystem needs its own XUEJIA_<NAME>_WEBHOOK_SECRET")
         return self
+
+    def webhook_secrets(self) -> dict[str, str]:
+        """The secret each subsystem signs its callbacks with, by subsystem name."""
+        return {name: getattr(self, f"{name}_webhook_secret") for name in WEBHOOK_SUBSYSTEMS}
 
 
 @lru_cache

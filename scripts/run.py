@@ -112,8 +112,6 @@ def main() -> None:
                 "subsystems.runner",
                 "--data-dir",
                 str(VAR / "subsystems"),
-                "--secret",
-                settings.webhook_secret,
                 "--health-auto-result-seconds",
                 "5",
                 "--exam-auto-pass-seconds",

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.main import create_app
-from core.config import DEMO_WEBHOOK_SECRET, ROOT, Settings
+from core.config import DEMO_WEBHOOK_SECRETS, ROOT, Settings
 from core.db import engine_for
 from models.demo import DEMO_PASSWORD
 from models.ledger import LedgerEntry
@@ -97,7 +97,7 @@ async def platform(
     data and a week of demo slots; the simulators' automatic results are off unless asked."""
     async with run_simulators(
         tmp_path / "sims",
-        DEMO_WEBHOOK_SECRET,
+        DEMO_WEBHOOK_SECRETS,
         health_auto_result_seconds=health_auto_result_seconds,
         exam_auto_pass_seconds=exam_auto_pass_seconds,
     ) as sims:

@@ -113,7 +113,10 @@ class PenaltyEvent(BaseModel):
     decided_at: Moment
 
 
-async def _verified(request: Request, secret: str) -> dict[str, Any]:
+async def _verified(request: Request, settings: Settings, subsystem: str) -> dict[str, Any]:
+    """The callback's JSON, once its signature is that subsystem's own: no other subsystem's
+    secret signs for it (a health centre's key forges no bank payment)."""
+    secret = settings.webhook_secrets()[subsystem]
     body = await request.body()
     headers = request.headers
     if not verify(body, secret, headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER)):
@@ -136,6 +139,7 @@ async def _relay(
     request: Request,
     settings: Settings,
     client: Client,
+    subsystem: str,
     model: type[M],
     event_name: str,
     deliver: Callable[[M], tuple[str, Any, Any]],
@@ -146,7 +150,7 @@ async def _relay(
     `deliver` maps the event to (journey id, signal, signal argument); `when_closed` answers an
     event for a journey that has ended (404 without it).
     """
-    event = _parse(model, await _verified(request, settings.webhook_secret))
+    event = _parse(model, await _verified(request, settings, subsystem))
     if getattr(event, "event", None) != event_name:
         return {"status": "ignored"}
     journey_id, signal, arg = deliver(event)
@@ -197,6 +201,7 @@ async def bank_callback(
         request,
         settings,
         client,
+        "bank",
         PaymentEvent,
         "payment.succeeded",
         lambda e: (
@@ -216,6 +221,7 @@ async def health_callback(
         request,
         settings,
         client,
+        "health",
         HealthEvent,
         "health.result",
         lambda e: (
@@ -240,6 +246,7 @@ async def timing_callback(
         request,
         settings,
         client,
+        "timing",
         TrainingRecordEvent,
         "training.record",
         lambda e: (
@@ -268,6 +275,7 @@ async def exam_callback(
         request,
         settings,
         client,
+        "exam",
         ExamResultEvent,
         "exam.result",
         lambda e: (
@@ -300,6 +308,7 @@ async def complaint_callback(
         request,
         settings,
         client,
+        "complaints",
         ComplaintHandlingEvent,
         "complaint.handling",
         lambda e: (
@@ -317,7 +326,7 @@ async def enforcement_callback(
 ) -> dict[str, str]:
     """An administrative penalty, into the platform's records (no journey to signal): once per
     case number; one against a school or coach the registry lacks is kept as refused."""
-    event = _parse(PenaltyEvent, await _verified(request, settings.webhook_secret))
+    event = _parse(PenaltyEvent, await _verified(request, settings, "enforcement"))
     if event.event != "penalty.decided":
         return {"status": "ignored"}
     notice = PenaltyNotice(**event.model_dump(exclude={"event"}))

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from core.config import DEMO_PASSWORD, Settings
+from core.config import DEMO_PASSWORD, WEBHOOK_SUBSYSTEMS, Settings
 from core.db import engine_for, migrate
 from core.security import create_token, hash_password
 from models.demo import load_demo_data
@@ -102,7 +102,8 @@ def test_demo_mode_is_asked_for_and_outside_it_the_demo_secrets_are_refused(
 async def test_the_demo_accounts_cannot_sign_in_outside_demo_mode(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    secrets = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40}
+    secrets = {"jwt_secret": "j" * 40}
+    secrets |= {f"{n}_webhook_secret": n * 8 for n in WEBHOOK_SUBSYSTEMS}
     settings = conftest.test_settings(tmp_path, demo_mode=False, **secrets)
     migrate(settings.database_url)
     with Session(engine_for(settings.database_url)) as session:

@@ -1,10 +1,12 @@
-"""Subsystem callbacks: only a signature over the very body, made with the secret and fresh,
-is accepted; a signed payload with impossible data is a 422 naming the field, never a 500."""
+"""Subsystem callbacks: only a signature over the very body, made with that subsystem's own
+secret and fresh, is accepted; a signed payload with impossible data is a 422 naming the field,
+never a 500."""
 
 import json
 
 import pytest
 
+from core.config import DEMO_WEBHOOK_SECRETS, WEBHOOK_SUBSYSTEMS, Settings
 from core.signing import SIGNATURE_HEADER, sign
 from tests.api.conftest import Api
 
@@ -64,15 +66,28 @@ async def post(api: Api, kind: str, body: bytes, headers: dict[str, str]) -> int
 @pytest.mark.parametrize("kind", GOOD)
 async def test_a_fresh_timestamp_does_not_make_a_wrong_signature_right(api: Api, kind: str) -> None:
     body = json.dumps(GOOD[kind]).encode()
-    forged = {**sign(body, api.settings.webhook_secret), SIGNATURE_HEADER: "0" * 64}
+    secret = api.settings.webhook_secrets()[kind]
+    forged = {**sign(body, secret), SIGNATURE_HEADER: "0" * 64}
     assert await post(api, kind, body, forged) == 401
     other_secret = sign(body, "not-the-secret")
     assert await post(api, kind, body, other_secret) == 401
     # Signed, then changed on the way: the signature no longer fits the body.
     changed = body.replace(b"journey-nobody", b"journey-someone")
-    assert await post(api, kind, changed, sign(body, api.settings.webhook_secret)) == 401
+    assert await post(api, kind, changed, sign(body, secret)) == 401
     # The genuine callback gets past the signature (its journey does not exist: 404).
-    assert await post(api, kind, body, sign(body, api.settings.webhook_secret)) == 404
+    assert await post(api, kind, body, sign(body, secret)) == 404
+
+
+@pytest.mark.parametrize("kind", GOOD)
+async def test_another_subsystems_key_forges_nothing(api: Api, kind: str) -> None:
+    """A health centre's key cannot sign a bank payment, nor any subsystem's key another's
+    callback: each endpoint checks its own subsystem's secret only."""
+    body = json.dumps(GOOD[kind]).encode()
+    secrets = api.settings.webhook_secrets()
+    assert len(set(secrets.values())) == len(WEBHOOK_SUBSYSTEMS)
+    for other in WEBHOOK_SUBSYSTEMS:
+        expected = 404 if other == kind else 401
+        assert await post(api, kind, body, sign(body, secrets[other])) == expected, other
 
 
 @pytest.mark.parametrize(
@@ -102,7 +117,19 @@ async def test_impossible_callback_data_is_a_422_naming_the_field(
 ) -> None:
     body = json.dumps({**GOOD[kind], **change}).encode()
     r = await api.http.post(
-        f"/api/webhooks/{kind}", content=body, headers=sign(body, api.settings.webhook_secret)
+        f"/api/webhooks/{kind}",
+        content=body,
+        headers=sign(body, api.settings.webhook_secrets()[kind]),
     )
     assert r.status_code == 422, r.text
     assert field in r.json()["detail"][0]["loc"], r.text
+
+
+def test_outside_demo_mode_each_subsystem_needs_its_own_secret() -> None:
+    own = {f"{n}_webhook_secret": f"{n}-secret-0123456789" for n in WEBHOOK_SUBSYSTEMS}
+    base = {"demo_mode": False, "jwt_secret": "j" * 40}
+    assert Settings(**base, **own).webhook_secrets()["bank"] == "bank-secret-0123456789"
+    with pytest.raises(ValueError, match="XUEJIA_HEALTH_WEBHOOK_SECRET must be set"):
+        Settings(**base, **{**own, "health_webhook_secret": DEMO_WEBHOOK_SECRETS["health"]})
+    with pytest.raises(ValueError, match="its own"):
+        Settings(**base, **{**own, "health_webhook_secret": own["bank_webhook_secret"]})

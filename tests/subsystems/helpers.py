@@ -6,11 +6,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
+from core.config import WEBHOOK_SUBSYSTEMS
 from core.idcard import check_char
 from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from subsystems.common import CALLBACK_ID_HEADER
 
 SECRET = "test-webhook-secret"
+# Every simulator calls the one test receiver back, so here they share its secret.
+SECRETS = dict.fromkeys(WEBHOOK_SUBSYSTEMS, SECRET)
 
 
 def id_number(serial: int) -> str:

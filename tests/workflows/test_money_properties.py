@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.bank import BankActivities
 from activities.http import SubsystemClient
-from core.config import DEMO_WEBHOOK_SECRET
+from core.config import DEMO_WEBHOOK_SECRETS
 from models.ledger import LedgerEntry
 from subsystems.runner import Simulators, run_simulators
 from tests import servers
@@ -58,7 +58,7 @@ ACTIONS = st.one_of(
 
 @pytest.fixture
 async def bank_sim() -> AsyncIterator[Simulators]:
-    async with run_simulators(None, DEMO_WEBHOOK_SECRET) as sims:
+    async with run_simulators(None, DEMO_WEBHOOK_SECRETS) as sims:
         yield sims
 
 
