@@ -23,6 +23,7 @@ from models.training import (
 )
 from models.users import Role, User
 from models.web import AuthAttempt, SmsCode, WebSession
+from models.webhooks import WebhookNonce
 
 __all__ = [
     "AuthAttempt",
@@ -60,4 +61,5 @@ __all__ = [
     "User",
     "Vehicle",
     "WebSession",
+    "WebhookNonce",
 ]

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from api.journeys import ApplicantData, check_age
 from api.main import create_app
 from core.db import engine_for, migrate
-from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from core.signing import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from models.demo import load_demo_data
 from models.training import CHINA
 from models.users import User
@@ -166,11 +166,29 @@ def _fresh() -> str:
     return str(int(time.time()))
 
 
+NONCE = {NONCE_HEADER: "0123456789abcdef"}
 HEADERS_5XX = {
-    "superscript-timestamp": lambda sig: {SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "²"},
-    "310-digit-timestamp": lambda sig: {SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "1" * 310},
-    "4301-digit-timestamp": lambda sig: {SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "1" * 4301},
-    "non-ascii-signature": lambda sig: {SIGNATURE_HEADER: "é" * 64, TIMESTAMP_HEADER: _fresh()},
+    "superscript-timestamp": lambda sig: {SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "²", **NONCE},
+    "310-digit-timestamp": lambda sig: {
+        SIGNATURE_HEADER: sig,
+        TIMESTAMP_HEADER: "1" * 310,
+        **NONCE,
+    },
+    "4301-digit-timestamp": lambda sig: {
+        SIGNATURE_HEADER: sig,
+        TIMESTAMP_HEADER: "1" * 4301,
+        **NONCE,
+    },
+    "non-ascii-signature": lambda sig: {
+        SIGNATURE_HEADER: "é" * 64,
+        TIMESTAMP_HEADER: _fresh(),
+        **NONCE,
+    },
+    "non-ascii-nonce": lambda sig: {
+        SIGNATURE_HEADER: sig,
+        TIMESTAMP_HEADER: _fresh(),
+        NONCE_HEADER: "é" * 32,
+    },
 }
 
 

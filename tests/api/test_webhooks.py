@@ -3,11 +3,26 @@ secret and fresh, is accepted; a signed payload with impossible data is a 422 na
 never a 500."""
 
 import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from sqlmodel import Session, select
+from temporalio.api.enums.v1 import EventType
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
+from api import nonces
+from api.main import create_app
 from core.config import DEMO_WEBHOOK_SECRETS, WEBHOOK_SUBSYSTEMS, Settings
-from core.signing import SIGNATURE_HEADER, sign
+from core.db import engine_for, migrate
+from core.signing import MAX_SKEW_SECONDS, SIGNATURE_HEADER, sign
+from models.webhooks import WebhookNonce
+from tests.api import conftest
 from tests.api.conftest import Api
 
 NOW = "2026-11-23T08:00:00+08:00"
@@ -133,3 +148,96 @@ def test_outside_demo_mode_each_subsystem_needs_its_own_secret() -> None:
         Settings(**base, **{**own, "health_webhook_secret": DEMO_WEBHOOK_SECRETS["health"]})
     with pytest.raises(ValueError, match="its own"):
         Settings(**base, **{**own, "health_webhook_secret": own["bank_webhook_secret"]})
+
+
+# Where each callback names its journey.
+JOURNEY_FIELD = {"bank": "payer_ref", "health": "learner_ref", "timing": "journey_ref"}
+JOURNEY_FIELD["exam"] = "journey_ref"
+
+
+async def signals(env: WorkflowEnvironment, workflow_id: str) -> int:
+    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+    signalled = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    return sum(1 for e in history.events if e.event_type == signalled)
+
+
+@pytest.mark.parametrize("kind", JOURNEY_FIELD)
+async def test_a_replayed_callback_is_refused_and_signals_nothing(
+    api: Api, dev_env: WorkflowEnvironment, kind: str
+) -> None:
+    """The very same delivery sent again, within the signature's time window, is a 409 and
+    reaches no journey; the subsystem's own retry (a new delivery, a new nonce) still lands."""
+    # A journey nobody works on: its signals stay in its history, to be counted.
+    wf_id = f"journey-{uuid.uuid4().hex}"
+    await dev_env.client.start_workflow("LearnerJourney", id=wf_id, task_queue=wf_id)
+    try:
+        body = json.dumps({**GOOD[kind], JOURNEY_FIELD[kind]: wf_id}).encode()
+        secret = api.settings.webhook_secrets()[kind]
+        delivery = sign(body, secret)
+        assert await post(api, kind, body, delivery) == 200
+        replayed = await api.http.post(f"/api/webhooks/{kind}", content=body, headers=delivery)
+        assert (replayed.status_code, replayed.json()["code"]) == (409, "replayed_callback")
+        assert await signals(dev_env, wf_id) == 1
+        assert await post(api, kind, body, sign(body, secret)) == 200
+        assert await signals(dev_env, wf_id) == 2
+    finally:
+        await dev_env.client.get_workflow_handle(wf_id).terminate()
+
+
+class TemporalDownOnce:
+    """Stands in for the Temporal client: the first signal fails as if the engine were down,
+    the next ones land."""
+
+    def __init__(self) -> None:
+        self.signalled: list[Any] = []
+        self.failures_left = 1
+
+    def get_workflow_handle(self, workflow_id: str) -> "TemporalDownOnce":
+        return self
+
+    async def signal(self, signal: Any, arg: Any) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RPCError("engine unavailable", RPCStatusCode.UNAVAILABLE, b"")
+        self.signalled.append(arg)
+
+
+@pytest.fixture
+async def flaky(tmp_path: Path) -> AsyncIterator[tuple[Api, TemporalDownOnce]]:
+    settings = conftest.test_settings(tmp_path)
+    migrate(settings.database_url)
+    temporal = TemporalDownOnce()
+    app = create_app(settings, temporal=temporal)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        yield Api(app, http, settings), temporal
+
+
+async def test_a_delivery_that_met_an_outage_lands_when_sent_again(
+    flaky: tuple[Api, TemporalDownOnce],
+) -> None:
+    """Its nonce was taken, then Temporal was down (503): the nonce is given back, so the same
+    delivery sent again is taken, not refused as a replay; once taken, it is."""
+    api, temporal = flaky
+    body = json.dumps(GOOD["health"]).encode()
+    delivery = sign(body, api.settings.health_webhook_secret)
+    assert await post(api, "health", body, delivery) == 503
+    assert temporal.signalled == []
+    assert await post(api, "health", body, delivery) == 200
+    assert await post(api, "health", body, delivery) == 409
+    assert len(temporal.signalled) == 1
+
+
+def test_a_nonce_is_taken_once_and_pruned_when_its_window_has_passed(tmp_path: Path) -> None:
+    settings = conftest.test_settings(tmp_path)
+    migrate(settings.database_url)
+    now = int(time.time())
+    with Session(engine_for(settings.database_url)) as session:
+        # Signed two windows ago: its signature is refused now, so the nonce may go.
+        assert nonces.take(session, "bank", "old-nonce-0000000", now - 2 * MAX_SKEW_SECONDS)
+        assert nonces.take(session, "bank", "new-nonce-0000000", now)
+        assert not nonces.take(session, "bank", "new-nonce-0000000", now)
+        # The same nonce from another subsystem is that subsystem's own.
+        assert nonces.take(session, "health", "new-nonce-0000000", now)
+        kept = session.exec(select(WebhookNonce.subsystem, WebhookNonce.nonce)).all()
+        assert sorted(kept) == [("bank", "new-nonce-0000000"), ("health", "new-nonce-0000000")]
