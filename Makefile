@@ -46,11 +46,11 @@ clean:
 
 # Re-record the journey histories that tests/workflows/test_replay.py replays.
 record-histories: $(STAMP)
-# Only current/ (and complaint/, overwritten file by file) is recorded anew:
-# before_lifecycle_patch/ and before_footprint_patch/ keep what older code recorded.
+# Only current/ (and complaint/ and payment_check/, overwritten file by file) is recorded
+# anew: before_lifecycle_patch/ and before_footprint_patch/ keep what older code recorded.
 	rm -rf tests/data/histories/current
 	XUEJIA_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_journey_part1.py \
 		tests/workflows/test_journey_part2.py tests/workflows/test_money_lifecycle.py \
 		tests/workflows/test_double_clicks.py tests/workflows/test_footprint.py \
-		tests/workflows/test_complaint.py
-		tests/workflows/test_reviews.py
+		tests/workflows/test_complaint.py tests/workflows/test_reviews.py \
+		tests/workflows/test_payment_checks.py

@@ -26,12 +26,15 @@ class CancelOrder:
 
 @dataclass
 class CancelOutcome:
-    """An order cannot be cancelled once paid: then the payment is reported instead."""
+    """An order cannot be cancelled once paid: then the payment is reported instead, as the
+    bank took it (the amount, account and channel actually paid)."""
 
     cancelled: bool
     amount_fen: int = 0
     bank_txn_id: str = ""
     paid_at: datetime | None = None
+    account_id: str = ""
+    channel: str = ""
 
 
 @dataclass
@@ -91,6 +94,8 @@ class BankActivities:
                     amount_fen=int(detail["amount_fen"]),
                     bank_txn_id=str(detail["bank_txn_id"]),
                     paid_at=datetime.fromisoformat(detail["paid_at"]),
+                    account_id=str(detail["account_id"]),
+                    channel=str(detail["channel"]),
                 )
             raise
         return CancelOutcome(cancelled=True)

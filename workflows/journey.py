@@ -338,6 +338,8 @@ class LearnerJourney:
                     outcome.amount_fen,
                     outcome.bank_txn_id,
                     outcome.paid_at or workflow.now(),
+                    outcome.account_id,
+                    outcome.channel,
                 )
             )
 
@@ -931,7 +933,12 @@ class LearnerJourney:
 
     async def _book_payment(self, cb: PaymentCallback) -> None:
         order = next((o for o in self._s.orders if o.order_id == cb.order_id), None)
-        if order is None or order.status == "paid":
+        if workflow.patched(callbacks.PAYMENT_CHECK_PATCH):
+            mismatch = callbacks.payment_mismatch(cb, order, self._in.school.escrow_account)
+            if mismatch is not None:
+                await self._refuse_payment(cb, order, mismatch)
+                return
+        if order is None or order.status in ("paid", "refused"):
             return
         order.status = "paid"
         await self._money.deposit(cb)
@@ -943,6 +950,22 @@ class LearnerJourney:
         if settled or order.purpose == "tuition":
             collecting = self._s.stage == Stage.payment and self._s.status == Status.active
             await self._money.refund_surplus(cb, still_collecting=collecting)
+
+    async def _refuse_payment(
+        self, cb: PaymentCallback, order: PaymentOrder | None, mismatch: str
+    ) -> None:
+        """A payment that differs from the order the journey made (its id, amount, account or
+        channel) is recorded, for the school and ops to see, and refused: not booked as paid,
+        nothing held or released from it. Money it brought goes straight back, once per order
+        (an order paid or refused already has had its one payment); the learner pays anew."""
+        self._record("payment", "refused", mismatch)
+        if order is None or order.status in ("paid", "refused"):
+            return
+        order.status = "refused"
+        returned = await self._money.return_refused(cb)
+        self._record("payment", "returned" if returned else "nothing_held", cb.order_id)
+        if order.purpose == "tuition" and self._s.stage == Stage.payment:
+            await self._set_waiting(WaitingOn.learner)
 
     @workflow.signal
     async def training_record(self, rec: TrainingRecord) -> None:

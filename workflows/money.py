@@ -4,7 +4,7 @@ then a ledger posting with the same key, then the journey's own running balances
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.steps import call
+from workflows.steps import business_reason, call
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import CancelOrder, CancelOutcome, CreateOrder, MoveHeldMoney
@@ -129,6 +129,27 @@ class MoneyMover:
             surplus = max(0, self._s.money.deposited_fen - self._s.tuition_fen)
         if surplus > 0:
             await self.refund(f"surplus:{cb.order_id}", surplus, "重复或逾期支付，原路退回")
+
+    async def return_refused(self, cb: PaymentCallback) -> bool:
+        """Money that reached escrow on a payment refused for differing from its order goes
+        straight back to the learner, from the account it was paid into: booked as deposited
+        and refunded at once, so the ledger keeps matching the bank's books, and never held
+        for the journey (nothing is released from it). False when the bank holds no such
+        money for the learner there (nothing arrived): nothing is booked."""
+        self._s.money.moves += 1
+        key = self._key(f"refund:refused-{cb.order_id}")
+        instruction = self._instruction(key, cb.amount_fen, "支付与订单不符，原路退回")
+        instruction.account_id = cb.account_id
+        try:
+            txn = await call("bank.refund", instruction, result_type=str)
+        except ActivityError as err:
+            if business_reason(err) is None:
+                raise
+            return False
+        await self._post(f"deposit:refused-{cb.order_id}", "deposit", cb.amount_fen, cb.bank_txn_id)
+        await self._post(f"refund:refused-{cb.order_id}", "refund", cb.amount_fen, txn)
+        self._s.money.returned_fen += cb.amount_fen
+        return True
 
     def _instruction(self, key: str, amount_fen: int, reason: str) -> MoveHeldMoney:
         return MoveHeldMoney(

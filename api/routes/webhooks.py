@@ -23,7 +23,7 @@ from api.bodies import StrictRoute, parse_json
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import api_error, not_found, temporal_errors
 from api.inputs import Day, Moment
-from api.journeys import escrow_account
+from api.journeys import journey_view
 from core.config import Settings
 from core.signing import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from evaluation import penalties
@@ -47,10 +47,14 @@ Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 
 
 class PaymentEvent(BaseModel):
+    """What the bank says was paid; the journey checks it against the order it made."""
+
     event: Ref
     order_id: Ref
     payer_ref: Ref
+    account_id: Ref
     amount_fen: Annotated[int, Field(ge=1, le=10_000_000_000)]
+    channel: Ref
     bank_txn_id: Ref
     paid_at: Moment
 
@@ -193,14 +197,25 @@ async def _refund_late_payment(
     event: PaymentEvent, session: SessionDep, settings: Settings, client: Client
 ) -> dict[str, str]:
     """Money for a journey that has ended never stays at the bank: a small workflow of its own
-    books and refunds it (once per order, however often the bank calls back)."""
+    books and refunds it (once per order, however often the bank calls back).
+
+    Checked against the orders the journey made: one it never made is refused (no money of
+    the journey's is behind it), one it refused for differing from the order has had its money
+    handed back already; otherwise what the bank says was paid goes back from the account it
+    was paid into, whatever the order said."""
     journey = session.get(JourneyRecord, event.payer_ref)
     if journey is None:
         raise not_found("journey")
+    view = await journey_view(session, client, journey.workflow_id)
+    order = next((o for o in view.state.orders if o.order_id == event.order_id), None)
+    if order is None:
+        raise api_error(409, "该支付不属于此学员的任何订单，未处理", "unknown_order")
+    if order.status == "refused":
+        return {"status": "refused"}
     payment = LatePayment(
         journey_id=journey.workflow_id,
         school_id=journey.school_id,
-        account_id=escrow_account(journey.school_id),
+        account_id=event.account_id,
         order_id=event.order_id,
         amount_fen=event.amount_fen,
         bank_txn_id=event.bank_txn_id,
@@ -233,7 +248,9 @@ async def bank_callback(
         lambda e: (
             e.payer_ref,
             LearnerJourney.payment_callback,
-            PaymentCallback(e.order_id, e.amount_fen, e.bank_txn_id, e.paid_at),
+            PaymentCallback(
+                e.order_id, e.amount_fen, e.bank_txn_id, e.paid_at, e.account_id, e.channel
+            ),
         ),
         lambda e: _refund_late_payment(e, session, settings, client),
     )

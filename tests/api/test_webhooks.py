@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,17 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.records import JourneyProjection, RecordActivities
 from api import nonces
 from api.main import create_app
 from core.config import DEMO_WEBHOOK_SECRETS, WEBHOOK_SUBSYSTEMS, Settings
 from core.db import engine_for, migrate
 from core.signing import MAX_SKEW_SECONDS, SIGNATURE_HEADER, sign
+from models.demo import load_demo_data
 from models.webhooks import WebhookNonce
 from tests.api import conftest
 from tests.api.conftest import Api
+from workflows.journey_state import JourneyState, JourneyView, PaymentOrder, Stage, Status
 
 NOW = "2026-11-23T08:00:00+08:00"
 GOOD = {
@@ -31,7 +35,9 @@ GOOD = {
         "event": "payment.succeeded",
         "order_id": "o-1",
         "payer_ref": "journey-nobody",
+        "account_id": "ESC-S371100001",
         "amount_fen": 100,
+        "channel": "alipay",
         "bank_txn_id": "T1",
         "paid_at": NOW,
     },
@@ -182,6 +188,86 @@ async def test_a_replayed_callback_is_refused_and_signals_nothing(
         assert await signals(dev_env, wf_id) == 2
     finally:
         await dev_env.client.get_workflow_handle(wf_id).terminate()
+
+
+class ClosedJourneys:
+    """Stands in for the Temporal client when every journey has ended: signals find nothing,
+    and the late-payment refunds started are kept to be looked at."""
+
+    def __init__(self) -> None:
+        self.started: list[Any] = []
+
+    def get_workflow_handle(self, workflow_id: str) -> "ClosedJourneys":
+        return self
+
+    async def signal(self, signal: Any, arg: Any) -> None:
+        raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
+
+    async def start_workflow(self, run: Any, arg: Any, **options: Any) -> None:
+        self.started.append(arg)
+
+
+@pytest.fixture
+async def closed(tmp_path: Path) -> AsyncIterator[tuple[Api, ClosedJourneys]]:
+    settings = conftest.test_settings(tmp_path)
+    migrate(settings.database_url)
+    with Session(engine_for(settings.database_url)) as session:
+        load_demo_data(session)  # the journeys' schools and learners
+    temporal = ClosedJourneys()
+    app = create_app(settings, temporal=temporal)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        yield Api(app, http, settings), temporal
+
+
+def closed_with_orders(api: Api, *statuses: str) -> str:
+    """A withdrawn journey as its last write left it, with orders pay-1, pay-2, ... of these
+    statuses."""
+    learner_id = "U-" + api.add_learner()
+    wf_id = f"journey-{learner_id}-S371100001-C1"
+    at = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    orders = [
+        PaymentOrder(f"{wf_id}:pay-{n}", "alipay", 574000, "", at, status=status)
+        for n, status in enumerate(statuses, 1)
+    ]
+    state = JourneyState(stage=Stage.closed, status=Status.withdrawn, orders=orders)
+    view = JourneyView(wf_id, learner_id, "S371100001", "371100", "C1", "", state)
+    RecordActivities(engine_for(api.settings.database_url)).project_journey(
+        JourneyProjection(
+            wf_id, learner_id, "S371100001", "371100", "C1", "", "closed", "withdrawn",
+            "nobody", at, at, "", 5, closed_view=view,
+        )
+    )  # fmt: skip
+    return wf_id
+
+
+async def test_a_late_payment_is_checked_against_the_journeys_orders(
+    closed: tuple[Api, ClosedJourneys],
+) -> None:
+    """For a journey that has ended: a payment for an order it never made starts no refund;
+    one for an order it refused (and handed back) starts none either; any other is refunded
+    from the account the bank says it was paid into, not the one it should have been."""
+    api, temporal = closed
+    wf_id = closed_with_orders(api, "expired", "refused")
+
+    async def late(order_id: str) -> httpx.Response:
+        event = {**GOOD["bank"], "payer_ref": wf_id, "order_id": order_id}
+        event |= {"account_id": "ESC-S371100002", "amount_fen": 1}
+        body = json.dumps(event).encode()
+        headers = sign(body, api.settings.bank_webhook_secret)
+        return await api.http.post("/api/webhooks/bank", content=body, headers=headers)
+
+    stranger = await late("journey-other:pay-1")
+    assert (stranger.status_code, stranger.json()["code"]) == (409, "unknown_order")
+    assert (await late(f"{wf_id}:pay-2")).json() == {"status": "refused"}
+    assert temporal.started == []
+    assert (await late(f"{wf_id}:pay-1")).json() == {"status": "refunding"}
+    (payment,) = temporal.started
+    assert (payment.order_id, payment.account_id, payment.amount_fen) == (
+        f"{wf_id}:pay-1",
+        "ESC-S371100002",
+        1,
+    )
 
 
 class TemporalDownOnce:

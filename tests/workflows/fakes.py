@@ -40,7 +40,9 @@ class FakeSubsystems:
     paid_before_cancel: set[str] = field(default_factory=set)  # orders the bank reports paid
     bank_failures_left: int = 0  # release/refund fail (retryably) this many times first
     calls: list[tuple[str, str]] = field(default_factory=list)
-    orders: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, CreateOrder] = field(default_factory=dict)
+    paid: dict[str, int] = field(default_factory=dict)  # order -> what the channel took
+    instructions: list[MoveHeldMoney] = field(default_factory=list)  # as first executed
     # payer -> [deposited, released, refunded]
     balances: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     moved_keys: set[str] = field(default_factory=set)
@@ -86,9 +88,11 @@ class FakeSubsystems:
         if activity_name in self.gates:
             await self.gates[activity_name].wait()
 
-    def bank_paid(self, order_id: str, payer: str) -> None:
-        """The bank's side of a successful payment (its callback is sent by the test)."""
-        self.balances[payer][0] += self.orders[order_id]
+    def bank_paid(self, order_id: str, payer: str, amount_fen: int | None = None) -> None:
+        """The bank's side of a successful payment (its callback is sent by the test): what
+        was ordered, or `amount_fen` when the channel took another amount."""
+        self.paid[order_id] = amount_fen or self.orders[order_id].amount_fen
+        self.balances[payer][0] += self.paid[order_id]
 
     @activity.defn(name="national.register_learner")
     async def register_learner(self, req: RegisterLearner) -> str:
@@ -109,7 +113,7 @@ class FakeSubsystems:
     @activity.defn(name="bank.create_order")
     async def create_order(self, req: CreateOrder) -> str:
         await self._through_gate("bank.create_order")
-        self.orders[req.order_id] = req.amount_fen
+        self.orders[req.order_id] = req
         self.calls.append(("order", req.order_id))
         return f"http://bank.test/pay/{req.order_id}"
 
@@ -117,21 +121,30 @@ class FakeSubsystems:
     async def cancel_order(self, req: CancelOrder) -> CancelOutcome:
         self.calls.append(("cancel", req.order_id))
         if req.order_id in self.paid_before_cancel:
+            order = self.orders[req.order_id]
             return CancelOutcome(
                 False,
-                self.orders[req.order_id],
+                self.paid.get(req.order_id, order.amount_fen),
                 f"TXN-{req.order_id}",
                 datetime(2026, 11, 1, tzinfo=UTC),
+                order.account_id,
+                order.channel,
             )
         return CancelOutcome(True)
 
     def _move(self, req: MoveHeldMoney, released: int, refunded: int) -> str:
-        """Moves `amount` times the signs given into the payer's released and refunded."""
+        """Moves `amount` times the signs given into the payer's released and refunded; as the
+        bank, refuses to move more than it holds for the payer."""
         if self.bank_failures_left > 0:
             self.bank_failures_left -= 1
             raise RuntimeError("bank briefly unavailable")
         if req.key not in self.moved_keys:
+            deposited, done_released, done_refunded = self.balances[req.payer_ref]
+            held = deposited - done_released - done_refunded
+            if released >= 0 and req.amount_fen > held:
+                raise business_rejection("监管账户中该学员的余额不足")
             self.moved_keys.add(req.key)
+            self.instructions.append(req)
             self.balances[req.payer_ref][1] += released * req.amount_fen
             self.balances[req.payer_ref][2] += refunded * req.amount_fen
         return f"TXN-{req.key}"

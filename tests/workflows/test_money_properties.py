@@ -74,7 +74,12 @@ class Bank:
             assert r.status_code == 200, r.text
             order = (await http.get(f"{self.url}/orders/{order_id}")).json()
         callback = PaymentCallback(
-            order_id, order["amount_fen"], order["bank_txn_id"], await h.env.get_current_time()
+            order_id,
+            order["paid_amount_fen"],
+            order["bank_txn_id"],
+            await h.env.get_current_time(),
+            order["account_id"],
+            order["paid_channel"],
         )
         for _ in range(times):  # the channel may call back more than once
             await handle.signal(LearnerJourney.payment_callback, callback)

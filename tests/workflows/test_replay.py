@@ -7,7 +7,8 @@ recorded before the footprint rules ("journey-footprint-1", issue 9): they prove
 started then still replay. current/ is re-recorded with `make record-histories` when a change
 is made safe for running journeys (workflow.patched) or none are running; the folder it
 replaced is kept under the patch's name. complaint/ holds complaint workflows' histories,
-recorded with the journeys'."""
+recorded with the journeys'. payment_check/ holds journeys whose payments were checked against
+their orders ("payment-check-1", issue 12) and refused, recorded by test_payment_checks.py."""
 
 import json
 from pathlib import Path
@@ -50,6 +51,14 @@ BEFORE_FOOTPRINT = BEFORE_PATCH | {
 CURRENT = BEFORE_FOOTPRINT | {"footprint_written_away", "reviews_stored"}
 # complaint/: complaint workflows (workflows/complaint.py), re-recorded with the journeys.
 COMPLAINT = {"overdue_answered_rated", "reopened_once_then_rated"}
+PAYMENT_CHECK = {
+    "account_differs_refused_and_returned",
+    "amount_differs_refused_and_returned",
+    "channel_differs_refused_and_returned",
+    "found_paid_otherwise_at_expiry",
+    "refused_with_nothing_held",
+    "unknown_order_refused_then_paid",
+}
 
 
 def test_every_expected_history_is_recorded() -> None:
@@ -58,6 +67,7 @@ def test_every_expected_history_is_recorded() -> None:
     expected |= {("before_footprint_patch", name) for name in BEFORE_FOOTPRINT}
     expected |= {("current", name) for name in CURRENT}
     expected |= {("complaint", name) for name in COMPLAINT}
+    expected |= {("payment_check", name) for name in PAYMENT_CHECK}
     assert recorded == expected
 
 
