@@ -38,6 +38,20 @@ class CancelOutcome:
 
 
 @dataclass
+class BankPayment:
+    """The bank's own record of what was paid for an order: who, into which account, how much,
+    through which channel."""
+
+    order_id: str
+    payer_ref: str
+    account_id: str
+    amount_fen: int
+    channel: str
+    bank_txn_id: str
+    paid_at: datetime
+
+
+@dataclass
 class MoveHeldMoney:
     key: str  # idempotency key of the bank instruction
     account_id: str
@@ -99,6 +113,29 @@ class BankActivities:
                 )
             raise
         return CancelOutcome(cancelled=True)
+
+    @activity.defn(name="bank.find_payment")
+    async def find_payment(self, order_id: str) -> BankPayment | None:
+        """What the bank itself took for an order; None when it took nothing (no such order,
+        or not paid)."""
+        try:
+            row = await self._client.call("GET", f"/orders/{order_id}")
+        except ApplicationError as exc:
+            detail = exc.details[0] if exc.details else None
+            if isinstance(detail, dict) and detail.get("code") == "not_found":
+                return None
+            raise
+        if row["status"] != "paid":
+            return None
+        return BankPayment(
+            order_id=order_id,
+            payer_ref=str(row["payer_ref"]),
+            account_id=str(row["account_id"]),
+            amount_fen=int(row["paid_amount_fen"]),
+            channel=str(row["paid_channel"]),
+            bank_txn_id=str(row["bank_txn_id"]),
+            paid_at=datetime.fromisoformat(row["paid_at"]),
+        )
 
     @activity.defn(name="bank.release")
     async def release(self, req: MoveHeldMoney) -> str:

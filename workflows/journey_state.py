@@ -205,6 +205,8 @@ class JourneyState:
     contract: ContractState = field(default_factory=ContractState)
     tuition_fen: int = 0
     orders: list[PaymentOrder] = field(default_factory=list)
+    # Orders the journey never made that a payment named, refused once (see _refuse_payment).
+    foreign_orders: list[str] = field(default_factory=list)
     money: Money = field(default_factory=Money)
     invoice_sha256: str = ""
     invoice_no: str = ""

@@ -199,18 +199,18 @@ async def _refund_late_payment(
     """Money for a journey that has ended never stays at the bank: a small workflow of its own
     books and refunds it (once per order, however often the bank calls back).
 
-    Checked against the orders the journey made: one it never made is refused (no money of
-    the journey's is behind it), one it refused for differing from the order has had its money
-    handed back already; otherwise what the bank says was paid goes back from the account it
-    was paid into, whatever the order said."""
+    Checked against the orders the journey made: one it refused (it differed from the order)
+    has had its money handed back already. Any other, even for an order the journey never made
+    (one opened outside it), goes back from the account the bank says it was paid into, as much
+    as was paid, whatever the order said: the refund comes first, so only money the bank really
+    holds there is booked at all."""
     journey = session.get(JourneyRecord, event.payer_ref)
     if journey is None:
         raise not_found("journey")
     view = await journey_view(session, client, journey.workflow_id)
-    order = next((o for o in view.state.orders if o.order_id == event.order_id), None)
-    if order is None:
-        raise api_error(409, "该支付不属于此学员的任何订单，未处理", "unknown_order")
-    if order.status == "refused":
+    state = view.state
+    order = next((o for o in state.orders if o.order_id == event.order_id), None)
+    if (order is not None and order.status == "refused") or event.order_id in state.foreign_orders:
         return {"status": "refused"}
     payment = LatePayment(
         journey_id=journey.workflow_id,

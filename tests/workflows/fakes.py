@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.bank import (
+    BankPayment,
     CancelOrder,
     CancelOutcome,
     CreateOrder,
@@ -41,7 +42,7 @@ class FakeSubsystems:
     bank_failures_left: int = 0  # release/refund fail (retryably) this many times first
     calls: list[tuple[str, str]] = field(default_factory=list)
     orders: dict[str, CreateOrder] = field(default_factory=dict)
-    paid: dict[str, int] = field(default_factory=dict)  # order -> what the channel took
+    paid: dict[str, BankPayment] = field(default_factory=dict)  # what the channel took
     instructions: list[MoveHeldMoney] = field(default_factory=list)  # as first executed
     # payer -> [deposited, released, refunded]
     balances: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
@@ -58,6 +59,7 @@ class FakeSubsystems:
         bank_activities = [
             self.create_order,
             self.cancel_order,
+            self.find_payment,
             self.release,
             self.refund,
             self.claw_back,
@@ -88,11 +90,21 @@ class FakeSubsystems:
         if activity_name in self.gates:
             await self.gates[activity_name].wait()
 
-    def bank_paid(self, order_id: str, payer: str, amount_fen: int | None = None) -> None:
-        """The bank's side of a successful payment (its callback is sent by the test): what
-        was ordered, or `amount_fen` when the channel took another amount."""
-        self.paid[order_id] = amount_fen or self.orders[order_id].amount_fen
-        self.balances[payer][0] += self.paid[order_id]
+    def bank_paid(self, order_id: str, payer: str, **otherwise: str | int) -> None:
+        """The bank's side of a successful payment (its callback is sent by the test): as
+        ordered, or `otherwise` (amount_fen, account_id, channel) when the channel took it so."""
+        o = self.orders[order_id]
+        paid = BankPayment(
+            order_id,
+            payer,
+            o.account_id,
+            o.amount_fen,
+            o.channel,
+            f"TXN-{order_id}",
+            datetime(2026, 11, 1, tzinfo=UTC),
+        )
+        self.paid[order_id] = replace(paid, **otherwise)  # type: ignore[arg-type]
+        self.balances[payer][0] += self.paid[order_id].amount_fen
 
     @activity.defn(name="national.register_learner")
     async def register_learner(self, req: RegisterLearner) -> str:
@@ -121,28 +133,27 @@ class FakeSubsystems:
     async def cancel_order(self, req: CancelOrder) -> CancelOutcome:
         self.calls.append(("cancel", req.order_id))
         if req.order_id in self.paid_before_cancel:
-            order = self.orders[req.order_id]
+            paid = self.paid[req.order_id]
             return CancelOutcome(
                 False,
-                self.paid.get(req.order_id, order.amount_fen),
-                f"TXN-{req.order_id}",
-                datetime(2026, 11, 1, tzinfo=UTC),
-                order.account_id,
-                order.channel,
+                paid.amount_fen,
+                paid.bank_txn_id,
+                paid.paid_at,
+                paid.account_id,
+                paid.channel,
             )
         return CancelOutcome(True)
 
+    @activity.defn(name="bank.find_payment")
+    async def find_payment(self, order_id: str) -> BankPayment | None:
+        return self.paid.get(order_id)
+
     def _move(self, req: MoveHeldMoney, released: int, refunded: int) -> str:
-        """Moves `amount` times the signs given into the payer's released and refunded; as the
-        bank, refuses to move more than it holds for the payer."""
+        """Moves `amount` times the signs given into the payer's released and refunded."""
         if self.bank_failures_left > 0:
             self.bank_failures_left -= 1
             raise RuntimeError("bank briefly unavailable")
         if req.key not in self.moved_keys:
-            deposited, done_released, done_refunded = self.balances[req.payer_ref]
-            held = deposited - done_released - done_refunded
-            if released >= 0 and req.amount_fen > held:
-                raise business_rejection("监管账户中该学员的余额不足")
             self.moved_keys.add(req.key)
             self.instructions.append(req)
             self.balances[req.payer_ref][1] += released * req.amount_fen

@@ -1,7 +1,9 @@
 """A payment counts only as the journey ordered it: its order id, amount, escrow account and
 channel (issue 12). One that differs is recorded and refused: not booked as paid, nothing held
-or released from it; what it really brought into escrow goes straight back to the learner from
-where it was paid, so no fen is stuck and the ledger still equals the bank's books."""
+or released from it. What the bank itself took for the order then decides: taken otherwise
+than ordered, it goes straight back to the learner from where it was paid; taken as ordered
+(the callback alone was wrong), it is booked; nothing taken, nothing moves. No fen is stuck and
+the ledger still equals the bank's books."""
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -71,7 +73,7 @@ async def test_a_payment_unlike_its_order_is_refused_and_its_money_returned(
     handle = await to_payment(harness)
     order_id = await new_order(harness, handle)
     callback = await paid_callback(harness, order_id, **paid)
-    harness.fakes.bank_paid(order_id, handle.id, callback.amount_fen)  # the money did arrive
+    harness.fakes.bank_paid(order_id, handle.id, **paid)  # the bank took it so
     await handle.signal(LearnerJourney.payment_callback, callback)
     view = await refusal_settled(handle)
     refused = [d for outcome, d in payment_steps(view) if outcome == "refused"]
@@ -98,7 +100,9 @@ async def test_a_payment_for_an_order_the_journey_never_made_moves_nothing(
     order_id = await new_order(harness, handle)
     stranger = replace(await paid_callback(harness, order_id), order_id="journey-other:pay-1")
     await handle.signal(LearnerJourney.payment_callback, stranger)
-    view = await until(handle, lambda v: any(o == "refused" for o, _ in payment_steps(v)))
+    view = await refusal_settled(handle)
+    assert ("nothing_held", stranger.order_id) in payment_steps(view)
+    assert view.state.foreign_orders == [stranger.order_id]
     assert view.state.orders[0].status == "pending"  # its own order is still to be paid
     assert view.state.money.deposited_fen == 0
     assert harness.ledger(handle.id)["deposit"] == 0
@@ -112,20 +116,45 @@ async def test_a_payment_for_an_order_the_journey_never_made_moves_nothing(
     await keep_history(handle, "unknown_order_refused_then_paid", PAYMENT_CHECK)
 
 
-async def test_a_refused_callback_with_no_money_behind_it_books_nothing(
+async def test_a_refused_callback_with_no_money_behind_it_moves_nothing(
     harness: Harness,
 ) -> None:
-    """A callback unlike its order, with nothing at the bank behind it: the bank refuses to
-    hand back money it does not hold, and the ledger is left untouched."""
+    """A callback unlike its order while the bank took nothing for it: refused, nothing
+    moves, and the order stays open: paid afterwards, as ordered, it is booked."""
     handle = await to_payment(harness)
     order_id = await new_order(harness, handle)
     garbled = await paid_callback(harness, order_id, amount_fen=C1_TUITION * 2)
     await handle.signal(LearnerJourney.payment_callback, garbled)
     view = await refusal_settled(handle)
     assert ("nothing_held", order_id) in payment_steps(view)
-    assert view.state.money.returned_fen == 0
+    assert (view.state.orders[0].status, view.state.money.returned_fen) == ("pending", 0)
     assert harness.ledger(handle.id) == {"deposit": 0, "release": 0, "refund": 0, "clawback": 0}
-    await paid_anew_and_withdrawn(harness, handle, "refused_with_nothing_held")
+    harness.fakes.bank_paid(order_id, handle.id)
+    await handle.signal(LearnerJourney.payment_callback, await paid_callback(harness, order_id))
+    await until(handle, lambda v: v.state.stage == "theory")
+    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("换城市"))
+    await handle.result()
+    await keep_history(handle, "refused_with_nothing_held_then_paid", PAYMENT_CHECK)
+
+
+async def test_a_wrong_callback_for_a_payment_taken_as_ordered_books_the_bank_s_record(
+    harness: Harness,
+) -> None:
+    """The learner paid as ordered but the callback says otherwise: the callback is refused,
+    and the payment is booked as the bank itself took it (nothing refunded, nothing lost)."""
+    handle = await to_payment(harness)
+    order_id = await new_order(harness, handle)
+    harness.fakes.bank_paid(order_id, handle.id)
+    wrong = await paid_callback(harness, order_id, channel="wechat")
+    await handle.signal(LearnerJourney.payment_callback, wrong)
+    view = await until(handle, lambda v: v.state.stage == "theory")
+    assert [o for o, _ in payment_steps(view)][:3] == ["order_created", "refused", "paid"]
+    assert (view.state.orders[0].status, view.state.money.returned_fen) == ("paid", 0)
+    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
+    await handle.execute_update(LearnerJourney.withdraw, Withdraw("换城市"))
+    await handle.result()
+    await keep_history(handle, "wrong_callback_booked_as_the_bank_took_it", PAYMENT_CHECK)
 
 
 async def test_an_order_found_paid_otherwise_at_expiry_is_refused_and_returned(
@@ -135,7 +164,7 @@ async def test_an_order_found_paid_otherwise_at_expiry_is_refused_and_returned(
     handle = await to_payment(harness)
     order_id = await new_order(harness, handle)
     harness.fakes.paid_before_cancel.add(order_id)
-    harness.fakes.bank_paid(order_id, handle.id, 5000)
+    harness.fakes.bank_paid(order_id, handle.id, amount_fen=5000)
     await harness.sleep(policy().timers.payment_expiry + 5)
     view = await refusal_settled(handle)
     assert view.state.money.returned_fen == 5000

@@ -56,8 +56,9 @@ PAYMENT_CHECK = {
     "amount_differs_refused_and_returned",
     "channel_differs_refused_and_returned",
     "found_paid_otherwise_at_expiry",
-    "refused_with_nothing_held",
+    "refused_with_nothing_held_then_paid",
     "unknown_order_refused_then_paid",
+    "wrong_callback_booked_as_the_bank_took_it",
 }
 
 
