@@ -5,6 +5,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -21,8 +22,10 @@ from activities.quality_index import IndexActivities
 from activities.records import RecordActivities
 from activities.reviews import ReviewActivities
 from activities.timing import TimingActivities
+from activities.trouble import TroubleRecorder
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
+from core.logs import configure_logging
 from models import journey_log
 from scripts.schedules import ensure_schedules
 from workflows.complaint import ComplaintWorkflow
@@ -123,16 +126,27 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         workflow_runner=WORKFLOW_RUNNER,
         # Database and PDF activities are synchronous; they run on this pool.
         activity_executor=ThreadPoolExecutor(max_workers=16),
+        # Failing activities are noted for the ops stuck view (activities/trouble.py).
+        interceptors=[TroubleRecorder(engine_for(settings.database_url))],
     )
 
 
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """The SDK's own metrics (task slots, poll and schedule latencies, activity failures) for
+    Prometheus at `worker_metrics_address`; None without one (the default runtime, no metrics)."""
+    if not settings.worker_metrics_address:
+        return None
+    metrics = PrometheusConfig(bind_address=settings.worker_metrics_address)
+    return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+
+
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     settings = get_settings()
+    configure_logging("worker", settings.log_format)
     migrate(settings.database_url)
     from api.main import connect_temporal
 
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, runtime=worker_runtime(settings))
     await ensure_schedules(client, settings)
     logging.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     await build_worker(client, settings).run()

@@ -43,8 +43,8 @@ from activities.pdf import (
     amount_in_words,
     format_minutes,
     format_yuan,
-    mask_id_number,
 )
+from core.masking import mask_id_number
 from workflows.documents_data import (
     ArchiveData,
     ArchiveDocuments,
@@ -505,7 +505,7 @@ def _render_teaching_log(data: ArchiveData, font: str) -> bytes:
     width = doc.width
     info = pdf.field_grid(
         [
-            [("学员", data.learner.name), ("身份证号", pdf.mask_id_number(data.learner.id_number))],
+            [("学员", data.learner.name), ("身份证号", mask_id_number(data.learner.id_number))],
             [("全国统一编号", data.learner_no), ("准驾车型", data.vehicle_class)],
             [("培训机构", data.school.name), ("备案编号", data.school.filing_no)],
         ],
@@ -657,7 +657,7 @@ def _training_records(data: ArchiveData, st: pdf.Styles, width: float) -> list[F
     learner = data.learner
     info = pdf.field_grid(
         [
-            [("学员", learner.name), ("身份证号", pdf.mask_id_number(learner.id_number))],
+            [("学员", learner.name), ("身份证号", mask_id_number(learner.id_number))],
             [("全国统一编号", data.learner_no), ("准驾车型", data.vehicle_class)],
             [("培训机构", data.school.name)],
             [("入学日期", pdf.format_date(data.enrolled_on)), ("教练员", data.coach_name)],
@@ -795,7 +795,7 @@ def _training_records(data: ArchiveData, st: pdf.Styles, width: float) -> list[F
 def certificate_markup(data: ArchiveData) -> str:
     """The certificate's wording in the light markup (templates/documents/certificate.md.j2)."""
     template = pdf.template_env().get_template(CERTIFICATE_TEMPLATE)
-    return template.render(a=data, masked_id=pdf.mask_id_number(data.learner.id_number))
+    return template.render(a=data, masked_id=mask_id_number(data.learner.id_number))
 
 
 def render_certificate_pdf(data: ArchiveData, font_path: Path | str = DEFAULT_FONT_PATH) -> bytes:
@@ -954,7 +954,6 @@ __all__ = [
     "certificate_markup",
     "format_minutes",
     "format_yuan",
-    "mask_id_number",
     "render_archive_pdfs",
     "render_certificate_pdf",
     "render_contract_pdf",

@@ -153,17 +153,7 @@ def format_moment(value: str) -> str:
     return parse_moment(value).strftime("%Y年%m月%d日 %H:%M:%S") + "（北京时间）"
 
 
-# --- people and hours ------------------------------------------------------------------
-
-
-def mask_id_number(id_number: str) -> str:
-    """The ID number with its middle hidden: 110105199001010020 -> 110105********0020."""
-    n = len(id_number)
-    if n >= 15:
-        return id_number[:6] + "*" * (n - 10) + id_number[-4:]
-    if n > 4:
-        return "*" * (n - 4) + id_number[-4:]
-    return "*" * n
+# --- hours ----------------------------------------------------------------------------
 
 
 def format_minutes(minutes: int) -> str:

@@ -20,6 +20,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import field_error, not_found, temporal_errors
 from api.idempotency import Idempotency
@@ -34,11 +35,12 @@ from api.inputs import (
 )
 from core.config import Settings
 from core.idcard import age_on, birth_date
+from core.masking import mask_id_number, mask_phone
 from models import journey_log
 from models.journeys import JourneyRecord
 from models.registry import Coach, FeeSchedule, HealthCentre, HealthCentrePublic, School
 from models.training import CHINA
-from models.users import User
+from models.users import Role, User
 from policy.model import AgeLimits, Policy
 from workflows import search_attributes as sa
 from workflows.documents_data import FeeAnnex
@@ -198,12 +200,21 @@ async def start_journey(client: Client, settings: Settings, inp: JourneyInput) -
 
 async def running_enrolment(client: Client, wf_id: str) -> JourneyInput | None:
     """The enrolment a running journey was started with; None once it has closed."""
-    journey = handle(client, wf_id)
-    if (await journey.describe()).status != WorkflowExecutionStatus.RUNNING:
+    if (await handle(client, wf_id).describe()).status != WorkflowExecutionStatus.RUNNING:
         return None
-    async for event in journey.fetch_history_events(page_size=1):
-        payloads = event.workflow_execution_started_event_attributes.input.payloads
-        return (await client.data_converter.decode(payloads, [JourneyInput]))[0]
+    return await enrolment(client, wf_id)
+
+
+async def enrolment(client: Client, wf_id: str) -> JourneyInput | None:
+    """The input the journey's current run started with (a continued run carries the
+    applicant on); None once its history is gone (past the namespace's retention)."""
+    try:
+        async for event in handle(client, wf_id).fetch_history_events(page_size=1):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            return (await client.data_converter.decode(payloads, [JourneyInput]))[0]
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
     return None
 
 
@@ -305,13 +316,35 @@ async def visible_party(
     return party
 
 
-def full_view_json(session: Session, view: JourneyView) -> JSONResponse:
+# Who sees the applicant's ID number and phone whole in a journey's detail: the learner, whose
+# they are, and the school's staff, who check them against the ID card at 面签 and call the
+# learner. Everyone else (the governance port, in its detail as in every list) sees them masked.
+SEES_APPLICANT_WHOLE = frozenset({Role.learner, Role.school_staff})
+
+
+async def applicant_shown(client: Client, wf_id: str, caller: User) -> dict[str, str] | None:
+    """Who enrolled, as `caller` may see them (core/masking.py's rule for everyone not entitled
+    to the whole); None when the journey's history is gone."""
+    async with temporal_errors():
+        inp = await enrolment(client, wf_id)
+    if inp is None:
+        return None
+    a = inp.applicant
+    if caller.role in SEES_APPLICANT_WHOLE:
+        return {"name": a.name, "phone": a.phone, "id_number": a.id_number}
+    return {"name": a.name, "phone": mask_phone(a.phone), "id_number": mask_id_number(a.id_number)}
+
+
+async def full_view_json(
+    session: Session, client: Client, view: JourneyView, caller: User
+) -> JSONResponse:
     """The view as people see it: the state with its timeline, records and bookings put back
-    from the read model (the journey keeps only the ones not yet written, and the open ones).
-    Already JSON: answered as it is."""
+    from the read model (the journey keeps only the ones not yet written, and the open ones),
+    and who enrolled, as the caller may see them. Already JSON: answered as it is."""
     doc = journey_log.view_document(session, view)
     session.commit()
     doc["state"]["held_fen"] = view.state.money.held_fen
+    doc["applicant"] = await applicant_shown(client, view.workflow_id, caller)
     return JSONResponse(doc)
 
 

@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.observability import install_observability
 from api.pages import install_pages
 from api.routes import (
     auth,
@@ -31,6 +33,7 @@ from api.routes import (
 )
 from core.config import Settings, get_settings
 from core.db import engine_for, migrate
+from core.logs import configure_logging
 from models.demo import load_demo_data
 from models.demo_history import load_demo_history
 from models.demo_slots import load_demo_slots
@@ -39,12 +42,14 @@ from policy.loader import load_policies, load_quality_indexes
 log = logging.getLogger("xuejia.api")
 
 
-async def connect_temporal(settings: Settings, attempts: int = 30) -> Client:
+async def connect_temporal(
+    settings: Settings, attempts: int = 30, runtime: Runtime | None = None
+) -> Client:
     """Waits for the Temporal frontend (it may still be starting under `make run`)."""
     for attempt in range(attempts):
         try:
             return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace
+                settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime
             )
         except RuntimeError:
             if attempt == attempts - 1:
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         title="学驾一件事 Xuejia", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES
     )
     install_error_handlers(app)
+    install_observability(app)
     app.state.settings = settings
     app.state.policies = load_policies(settings.policy_paths)
     app.state.temporal = temporal
@@ -95,4 +101,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
 
 def app() -> FastAPI:
     """uvicorn factory entry point: `uvicorn api.main:app --factory`."""
-    return create_app()
+    settings = get_settings()
+    configure_logging("api", settings.log_format)
+    return create_app(settings)

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,15 @@ class Settings(BaseSettings):
     login_failures_allowed: int = 5  # per username (and 10x per address) in the window
     login_window_minutes: int = 15
 
+    # Ops (issue 12): logs as JSON lines (`text`: the same fields on a readable line, as
+    # `make run` writes them); the worker's SDK metrics for Prometheus, on loopback by default
+    # (empty: none); the API's own are at /metrics for the ops role.
+    log_format: Literal["json", "text"] = "json"
+    worker_metrics_address: str = "127.0.0.1:9464"
+    # A Prometheus scraper's bearer token for the API's /metrics besides ops users' own (which
+    # expire): empty, none; else at least 32 characters.
+    metrics_token: str = ""
+
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> "Settings":
         if not self.demo_mode:
@@ -83,6 +93,8 @@ class Settings(BaseSettings):
                     raise ValueError(f"XUEJIA_{name.upper()} must be set outside demo mode")
             if len(set(self.webhook_secrets().values())) < len(WEBHOOK_SUBSYSTEMS):
                 raise ValueError("each subsystem needs its own XUEJIA_<NAME>_WEBHOOK_SECRET")
+        if self.metrics_token and len(self.metrics_token) < 32:
+            raise ValueError("XUEJIA_METRICS_TOKEN must be at least 32 characters")
         return self
 
     def webhook_secrets(self) -> dict[str, str]:

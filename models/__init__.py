@@ -6,6 +6,7 @@ from models.evaluation_log import GraduateRecordCursor, PenaltyRefusal, ReviewMo
 from models.idempotency import IdempotencyClaim
 from models.journeys import JourneyRecord
 from models.ledger import EntryKind, LedgerEntry
+from models.ops import ActivityTrouble, OpsAudit
 from models.quality import (
     ExamAttempt,
     IndexCoachStats,
@@ -26,6 +27,7 @@ from models.web import AuthAttempt, SmsCode, WebSession
 from models.webhooks import WebhookNonce
 
 __all__ = [
+    "ActivityTrouble",
     "AuthAttempt",
     "Coach",
     "CoachLeave",
@@ -46,6 +48,7 @@ __all__ = [
     "JourneyRecord",
     "LearnerDayLoad",
     "LedgerEntry",
+    "OpsAudit",
     "Penalty",
     "PenaltyRefusal",
     "ResourceHold",

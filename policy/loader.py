@@ -21,6 +21,7 @@ from policy.model import (
     Timers,
     TrainingRules,
 )
+from workflows.journey_state import Stage
 
 
 class PolicyError(ValueError):
@@ -56,6 +57,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     if release.model == "staged" and total_pct != 100:
         raise PolicyError(f"a staged release must add up to 100%, not {total_pct}%")
     check_complaint_rules(complaints)
+    check_stuck_thresholds(timers)
     return Policy(
         city_code=str(_require(raw, "city_code", "")),
         city_name=_require(raw, "city_name", ""),
@@ -70,6 +72,20 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         complaints=complaints,
         reviews=reviews,
     )
+
+
+# The stages a journey can sit in.
+OPEN_STAGES = tuple(s.value for s in Stage if s is not Stage.closed)
+
+
+def check_stuck_thresholds(timers: Timers) -> None:
+    if timers.stuck_after < 1:
+        raise PolicyError("timers.stuck_after must be positive")
+    for stage, seconds in timers.stuck_after_stage.items():
+        if stage not in OPEN_STAGES:
+            raise PolicyError(f"timers.stuck_after_stage.{stage}: not a stage; {OPEN_STAGES}")
+        if not isinstance(seconds, int) or seconds < 1:
+            raise PolicyError(f"timers.stuck_after_stage.{stage}: seconds must be positive")
 
 
 def check_complaint_rules(rules: ComplaintRules) -> None:

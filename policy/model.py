@@ -46,6 +46,12 @@ class Timers:
     # Before training (health check, contract, payment): no progress for this long and the
     # enrolment lapses and the national platform is told (0: never).
     enrolment_lapse: int = 90 * 86400
+    # Stage -> how long a journey may sit in it before ops see it as stuck; a stage not named
+    # uses `stuck_after` (read by the ops stuck view from the file, never by a journey).
+    stuck_after_stage: dict[str, int] = field(default_factory=dict)
+
+    def stuck_threshold(self, stage: str) -> int:
+        return self.stuck_after_stage.get(stage, self.stuck_after)
 
 
 @dataclass

@@ -68,6 +68,52 @@ def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def temporal_command(db: Path, port: int = 7233, ui_port: int | None = 8233) -> list[str]:
+    """The Temporal dev server on loopback, its state in `db`; no Web UI when `ui_port` is None."""
+    temporal = shutil.which("temporal") or str(Path(PY).parent / "temporal")
+    ui = ["--headless"] if ui_port is None else ["--ui-port", str(ui_port)]
+    return [
+        temporal,
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *ui,
+        "--namespace",
+        "default",
+        "--db-filename",
+        str(db),
+        "--log-level",
+        "warn",
+        *server_flags(),
+    ]
+
+
+def simulators_command(data_dir: Path, *options: str) -> list[str]:
+    """The subsystem simulators (`subsystems.runner`; `options` are its own). Each signs its
+    callbacks with its own secret, from the XUEJIA_<NAME>_WEBHOOK_SECRET settings."""
+    return [PY, "-m", "subsystems.runner", "--data-dir", str(data_dir), *options]
+
+
+WORKER_COMMAND = [PY, "worker.py"]
+
+
+def api_command(port: int = 8000) -> list[str]:
+    return [
+        PY,
+        "-m",
+        "uvicorn",
+        "api.main:app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -76,47 +122,22 @@ def main() -> None:
     os.environ.setdefault(
         "XUEJIA_DEMO_MODE", "true"
     )  # the demo asks for demo mode; children inherit it
+    os.environ.setdefault("XUEJIA_LOG_FORMAT", "text")  # var/logs/ for people: one line each
     settings = get_settings()
     (VAR / "logs").mkdir(parents=True, exist_ok=True)
-    temporal = shutil.which("temporal") or str(Path(PY).parent / "temporal")
     procs: list[tuple[str, subprocess.Popen]] = []
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        launch(
-            "temporal",
-            [
-                temporal,
-                "server",
-                "start-dev",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                "7233",
-                "--ui-port",
-                "8233",
-                "--namespace",
-                "default",
-                "--db-filename",
-                str(VAR / "temporal.db"),
-                "--log-level",
-                "warn",
-                *server_flags(),
-            ],
-            procs,
-        )
+        launch("temporal", temporal_command(VAR / "temporal.db"), procs)
         launch(
             "subsystems",
-            [
-                PY,
-                "-m",
-                "subsystems.runner",
-                "--data-dir",
-                str(VAR / "subsystems"),
+            simulators_command(
+                VAR / "subsystems",
                 "--health-auto-result-seconds",
                 "5",
                 "--exam-auto-pass-seconds",
                 "3",
-            ],
+            ),
             procs,
         )
         wait_for_port(7233, "Temporal")
@@ -125,27 +146,13 @@ def main() -> None:
         migrate(settings.database_url)
         # The demo pulls graduates' driving records every ten minutes, not daily.
         every = os.environ.get("XUEJIA_GRADUATE_RECORDS_EVERY", "600")
-        launch("worker", [PY, "worker.py"], procs, env={"XUEJIA_GRADUATE_RECORDS_EVERY": every})
-        launch(
-            "api",
-            [
-                PY,
-                "-m",
-                "uvicorn",
-                "api.main:app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "8000",
-            ],
-            procs,
-        )
+        launch("worker", WORKER_COMMAND, procs, env={"XUEJIA_GRADUATE_RECORDS_EVERY": every})
+        launch("api", api_command(), procs)
         for port, what in ((8233, "Temporal UI"), (8101, "simulators"), (8000, "API")):
             wait_for_port(port, what)
         if settings.demo_mode:
             seed_penalties("http://127.0.0.1:8107")
-        print_banner()
+        print_banner(settings.worker_metrics_address)
         while True:
             for name, proc in procs:
                 if proc.poll() is not None:
@@ -160,7 +167,7 @@ def main() -> None:
         print("all processes stopped")
 
 
-def print_banner() -> None:
+def print_banner(worker_metrics: str) -> None:
     print(f"""
 学驾一件事 Xuejia is running (logs in var/logs/, Ctrl-C stops everything)
 
@@ -169,6 +176,7 @@ def print_banner() -> None:
     school console     http://127.0.0.1:8000/school
     regulator          http://127.0.0.1:8000/gov
     administrator      http://127.0.0.1:8000/admin
+    ops console        http://127.0.0.1:8000/ops
     SMS inbox (demo)   http://127.0.0.1:8108/inbox
   API
     docs (OpenAPI)     http://127.0.0.1:8000/docs
@@ -176,6 +184,8 @@ def print_banner() -> None:
     school port        http://127.0.0.1:8000/api/school/…
     gov port           http://127.0.0.1:8000/api/gov/…
   Temporal UI          http://127.0.0.1:8233
+  metrics (Prometheus) API http://127.0.0.1:8000/metrics (ops bearer token)
+                       worker http://{worker_metrics}/metrics
   simulators           national :8101  health :8102  bank :8103  timing :8104  12123 :8105
                        12328 complaints :8106  enforcement :8107  SMS :8108
                        (health results after 5 s, exams passed after 3 s, on their own)

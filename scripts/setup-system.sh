@@ -18,5 +18,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${missing[@]}" >/dev/null
+# Another install on the machine (a second checkout's setup) holds dpkg's lock: wait for it.
+wait_lock=(-o DPkg::Lock::Timeout=900)
+apt-get "${wait_lock[@]}" update -qq
+apt-get "${wait_lock[@]}" install -y -qq "${missing[@]}" >/dev/null

@@ -12,6 +12,7 @@ refunds also have their own primary key, so a repeated or concurrent instruction
 id moves money at most once.
 """
 
+import asyncio
 import hashlib
 import hmac
 import html
@@ -20,7 +21,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -358,13 +359,72 @@ def _page(title: str, body: str) -> str:
 # ---- releases and refunds -----------------------------------------------------------------
 
 
+class MovementHold:
+    """A test control (PUT /_hold): the next release, refund or clawback is executed and
+    committed, then its answer is held back until POST /_hold/release. A test kills the caller
+    in that window: the instruction has happened, its receipt never arrived."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.held: list[str] = []
+        self._released = asyncio.Event()
+
+    def arm(self) -> None:
+        self.armed, self.held, self._released = True, [], asyncio.Event()
+
+    def release(self) -> None:
+        self.armed = False
+        self._released.set()
+
+    async def after_execution(self, movement_id: str) -> None:
+        if self.armed:
+            self.armed = False
+            self.held.append(movement_id)
+            await self._released.wait()
+
+    def view(self) -> JSON:
+        return {"armed": self.armed, "executed": self.held}
+
+
+def get_hold(request: Request) -> MovementHold:
+    hold: MovementHold = request.app.state.hold
+    return hold
+
+
+HoldDep = Annotated[MovementHold, Depends(get_hold)]
+
+
+@simulate.put("/_hold")
+async def arm_hold(hold: HoldDep) -> JSON:
+    hold.arm()
+    return hold.view()
+
+
+@simulate.get("/_hold")
+async def read_hold(hold: HoldDep) -> JSON:
+    return hold.view()
+
+
+@simulate.post("/_hold/release")
+async def release_hold(hold: HoldDep) -> JSON:
+    hold.release()
+    return hold.view()
+
+
+@simulate.get("/_movements")
+async def list_movements(sim: SimDep) -> list[JSON]:
+    """Every release, refund and clawback executed, in order (a test checks none is doubled)."""
+    return [dict(r) for r in sim.store.all("SELECT * FROM movements ORDER BY bank_txn_id")]
+
+
 MOVEMENT_NAMES = {"release": "划拨指令", "refund": "退款指令", "clawback": "追回指令"}
 # What each movement adds to the payer's balances: (released, refunded).
 MOVEMENT_EFFECT = {"release": (1, 0), "refund": (0, 1), "clawback": (-1, 1)}
 
 
-def _move(
+async def _move(
     sim: Simulator,
+    hold: MovementHold,
     kind: Literal["release", "refund", "clawback"],
     key: str,
     req: ReleaseRequest | RefundRequest | ClawbackRequest,
@@ -408,7 +468,10 @@ def _move(
             "executed_at": executed_at,
         }
 
-    return idempotent(sim.store, f"{kind}s", key, req, action).response()
+    outcome = idempotent(sim.store, f"{kind}s", key, req, action)
+    if not outcome.replayed:
+        await hold.after_execution(key)
+    return outcome.response()
 
 
 def _movement_view(sim: Simulator, kind: str, key: str) -> JSON:
@@ -422,8 +485,8 @@ def _movement_view(sim: Simulator, kind: str, key: str) -> JSON:
 
 
 @router.post("/releases", status_code=201)
-async def create_release(sim: SimDep, req: ReleaseRequest) -> JSONResponse:
-    return _move(sim, "release", req.release_id, req)
+async def create_release(sim: SimDep, hold: HoldDep, req: ReleaseRequest) -> JSONResponse:
+    return await _move(sim, hold, "release", req.release_id, req)
 
 
 @router.get("/releases/{release_id}")
@@ -432,8 +495,8 @@ async def get_release(sim: SimDep, release_id: str) -> JSON:
 
 
 @router.post("/refunds", status_code=201)
-async def create_refund(sim: SimDep, req: RefundRequest) -> JSONResponse:
-    return _move(sim, "refund", req.refund_id, req)
+async def create_refund(sim: SimDep, hold: HoldDep, req: RefundRequest) -> JSONResponse:
+    return await _move(sim, hold, "refund", req.refund_id, req)
 
 
 @router.get("/refunds/{refund_id}")
@@ -442,8 +505,8 @@ async def get_refund(sim: SimDep, refund_id: str) -> JSON:
 
 
 @router.post("/clawbacks", status_code=201)
-async def create_clawback(sim: SimDep, req: ClawbackRequest) -> JSONResponse:
-    return _move(sim, "clawback", req.clawback_id, req)
+async def create_clawback(sim: SimDep, hold: HoldDep, req: ClawbackRequest) -> JSONResponse:
+    return await _move(sim, hold, "clawback", req.clawback_id, req)
 
 
 @router.get("/clawbacks/{clawback_id}")
@@ -586,6 +649,7 @@ def create_app(db_path: str, secret: str, options: SimOptions | None = None) -> 
         secret,
         options,
     )
+    app.state.hold = MovementHold()
     app.include_router(router)
     app.include_router(simulate)
     return app

@@ -458,6 +458,29 @@ async def get_callbacks(sim: SimDep) -> list[JSON]:
     return [asdict(r) for r in sim.callbacks.records]
 
 
+class Resend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ref: str = Field(min_length=1, max_length=128)  # an order, booking or record number
+    journey_ref: str | None = Field(None, min_length=1, max_length=128)  # must name it too
+
+
+@admin_router.post("/_callbacks/resend")
+async def resend_callback(sim: SimDep, req: Resend) -> JSON:
+    """Sends the last callback about `ref` again (signed afresh, under a new callback id): the
+    platform's ops ask for it when a result seems lost."""
+    wanted = {req.ref} | ({req.journey_ref} if req.journey_ref else set())
+    for record in reversed(sim.callbacks.records):
+        if record.copy == 0 and wanted <= {str(v) for v in record.payload.values()}:
+            callback_id = sim.callbacks.send(record.url, record.payload)
+            return {
+                "callback_id": callback_id,
+                "resent_of": record.callback_id,
+                "event": record.payload.get("event"),
+            }
+    raise not_found("该业务的回调")
+
+
 def create_simulator_app(
     name: str, title: str, store: Store, secret: str, options: SimOptions | None = None
 ) -> FastAPI:

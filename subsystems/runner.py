@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,10 +64,11 @@ def build_apps(
     options: SimOptions | None = None,
     health_auto_result_seconds: float | None = None,
     exam_auto_pass_seconds: float | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, FastAPI]:
-    """Every simulator's app; `data_dir=None` keeps their state in memory. `secrets` holds each
-    calling-back simulator's own secret by name; the national platform and the SMS gateway
-    send no callbacks and get none."""
+    """Every simulator's app (or those named in `only`); `data_dir=None` keeps their state in
+    memory. `secrets` holds each calling-back simulator's own secret by name; the national
+    platform and the SMS gateway send no callbacks and get none."""
 
     def db(name: str) -> str:
         if data_dir is None:
@@ -75,23 +76,28 @@ def build_apps(
         data_dir.mkdir(parents=True, exist_ok=True)
         return str(data_dir / f"{name}.db")
 
-    return {
-        "national": national.create_app(db("national"), "", options),
-        "health": health.create_app(
+    factories: dict[str, Callable[[], FastAPI]] = {
+        "national": lambda: national.create_app(db("national"), "", options),
+        "health": lambda: health.create_app(
             db("health"),
             secrets["health"],
             options,
             auto_result_seconds=health_auto_result_seconds,
         ),
-        "bank": bank.create_app(db("bank"), secrets["bank"], options),
-        "timing": timing.create_app(db("timing"), secrets["timing"], options),
-        "exam": exam12123.create_app(
+        "bank": lambda: bank.create_app(db("bank"), secrets["bank"], options),
+        "timing": lambda: timing.create_app(db("timing"), secrets["timing"], options),
+        "exam": lambda: exam12123.create_app(
             db("exam"), secrets["exam"], options, auto_pass_seconds=exam_auto_pass_seconds
         ),
-        "complaints": complaints12328.create_app(db("complaints"), secrets["complaints"], options),
-        "enforcement": enforcement.create_app(db("enforcement"), secrets["enforcement"], options),
-        "sms": sms.create_app(db("sms"), "", options),
+        "complaints": lambda: complaints12328.create_app(
+            db("complaints"), secrets["complaints"], options
+        ),
+        "enforcement": lambda: enforcement.create_app(
+            db("enforcement"), secrets["enforcement"], options
+        ),
+        "sms": lambda: sms.create_app(db("sms"), "", options),
     }
+    return {name: make() for name, make in factories.items() if only is None or name in only}
 
 
 @contextlib.asynccontextmanager
@@ -145,14 +151,16 @@ async def run_simulators(
     health_auto_result_seconds: float | None = None,
     exam_auto_pass_seconds: float | None = None,
     log_level: str = "warning",
+    only: Collection[str] | None = None,
 ) -> AsyncIterator[Simulators]:
-    """Every simulator over real HTTP; ports default to 0 (free ports) for tests."""
+    """Every simulator (or those in `only`) over real HTTP; ports default to 0 (free ports)."""
     apps = build_apps(
         data_dir,
         secrets,
         options=options,
         health_auto_result_seconds=health_auto_result_seconds,
         exam_auto_pass_seconds=exam_auto_pass_seconds,
+        only=only,
     )
     async with serve_apps(apps, host=host, ports=ports, log_level=log_level) as urls:
         yield Simulators(apps, urls)
@@ -168,6 +176,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--health-auto-result-seconds", type=float, default=None)
     p.add_argument("--exam-auto-pass-seconds", type=float, default=None)
     p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--callback-attempts",
+        type=int,
+        default=SimOptions.callback_attempts,
+        help="tries of each callback, 0.5 s apart and doubling (default: %(default)s)",
+    )
+    # One subsystem per process lets a test take one down (kill it) and bring it back.
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(DEFAULT_PORTS),
+        help="run only this simulator (repeatable); default: all",
+    )
     return p.parse_args(argv)
 
 
@@ -186,10 +207,11 @@ async def main_async(args: argparse.Namespace) -> None:
         settings.webhook_secrets(),
         host=args.host,
         ports=ports,
-        options=SimOptions(platform_url=platform_url),
+        options=SimOptions(platform_url=platform_url, callback_attempts=args.callback_attempts),
         health_auto_result_seconds=args.health_auto_result_seconds,
         exam_auto_pass_seconds=args.exam_auto_pass_seconds,
         log_level=args.log_level,
+        only=args.only,
     ) as sims:
         for name, url in sims.urls.items():
             print(f"{name} simulator at {url}", flush=True)

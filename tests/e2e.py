@@ -212,8 +212,13 @@ async def pay(p: Platform, wf_id: str, me: dict[str, str], channel: str = "alipa
 
 def ledger_by_payer(p: Platform) -> dict[str, list[int]]:
     """payer -> [deposited, released, refunded] from the platform's own ledger."""
+    return ledger_totals(p.settings.database_url)
+
+
+def ledger_totals(database_url: str) -> dict[str, list[int]]:
+    """payer -> [deposited, released, refunded] from the ledger in this database."""
     totals: dict[str, list[int]] = {}
-    with Session(engine_for(p.settings.database_url)) as session:
+    with Session(engine_for(database_url)) as session:
         for e in session.exec(select(LedgerEntry)):
             row = totals.setdefault(e.journey_id, [0, 0, 0])
             moves = {"deposit": (1, 0, 0), "release": (0, 1, 0), "refund": (0, 0, 1)}
@@ -225,7 +230,12 @@ def ledger_by_payer(p: Platform) -> dict[str, list[int]]:
 
 async def bank_by_payer(p: Platform) -> dict[str, list[int]]:
     """payer -> [deposited, released, refunded] as the bank's reconciliation has it."""
-    r = await p.sim_http.get(f"{p.sims.urls['bank']}/reconciliation")
+    return await bank_totals(p.sim_http, p.sims.urls["bank"])
+
+
+async def bank_totals(http: httpx.AsyncClient, bank_url: str) -> dict[str, list[int]]:
+    """payer -> [deposited, released, refunded] from this bank's reconciliation."""
+    r = await http.get(f"{bank_url}/reconciliation")
     r.raise_for_status()
     return {
         row["payer_ref"]: [row["deposited"], row["released"], row["refunded"]] for row in r.json()

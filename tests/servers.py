@@ -9,7 +9,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,9 +44,36 @@ def postgres_bin(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
+@dataclass
+class PostgresCluster:
+    """A PostgreSQL cluster in a temp dir that a test may stop and start again."""
+
+    url: str
+    root: Path
+    port: int
+    as_postgres: list[str]
+    pg_ctl: str
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.as_postgres, self.pg_ctl, "-D", str(self.root / "data"), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._ctl("-w", "-l", str(self.root / "log"), "-o", options, "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends every session (clients see their connections drop) and shuts down."""
+        self._ctl("-m", mode, "stop")
+
+
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yields a SQLAlchemy URL of a fresh PostgreSQL cluster, removed afterwards."""
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A fresh, running PostgreSQL cluster, removed afterwards."""
     initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
     assert initdb and pg_ctl
     root = Path(tempfile.mkdtemp(prefix="xuejia-pg-"))
@@ -54,31 +82,28 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(root, "postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
     port = free_port()
-    data = root / "data"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "check": True}
     subprocess.run(
-        [*as_postgres, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], **quiet
+        [*as_postgres, initdb, "-D", str(root / "data"), "-A", "trust", "-U", "postgres"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        check=True,
     )
-    subprocess.run(
-        [
-            *as_postgres,
-            pg_ctl,
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(root / "log"),
-            "-o",
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ],
-        **quiet,
-    )
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    cluster = PostgresCluster(url, root, port, as_postgres, pg_ctl)
+    cluster.start()
     try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+        yield cluster
     finally:
-        subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], **quiet)
+        with suppress(subprocess.CalledProcessError):  # a test may have left it stopped
+            cluster.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yields a SQLAlchemy URL of a fresh PostgreSQL cluster, removed afterwards."""
+    with postgres_cluster() as cluster:
+        yield cluster.url
 
 
 async def time_skipping_env() -> WorkflowEnvironment:

@@ -420,9 +420,16 @@ class LearnerJourney:
                 repeats.health_booking(self._s, req), self._validate_book_health, req
             ):
                 return self._health_booked(repeat=True)
-            self._s.health.attempts += 1
-            booking_id = self._key(f"health-{self._s.health.attempts}")
+            booking_id = self._key(f"health-{self._s.health.attempts + 1}")
+            # A booking's key is spent only once the centre has taken it: a booking that failed
+            # (the centre down, or its answer lost) is retried under the same key, so a centre
+            # that did book and charge the first time is not asked a second time.
+            keep_key = workflow.patched(HEALTH_BOOKING_PATCH)
+            if not keep_key:
+                self._s.health.attempts += 1
             await steps.book_health(self._in, booking_id, req)
+            if keep_key:
+                self._s.health.attempts += 1
             self._s.health.booking_id = booking_id
             self._s.health.centre_id = req.centre_id
             self._s.health.centre_name = req.centre_name
@@ -1365,6 +1372,8 @@ DOUBLE_CLICK_PATCH = "double-click-answers-1"
 FOOTPRINT_PATCH = "journey-footprint-1"
 # Ratings are stored in the review table (issue 10), not only in the state.
 REVIEWS_PATCH = "reviews-table-1"
+# A failed health-check booking keeps its key for the learner's next try (issue 12, faults).
+HEALTH_BOOKING_PATCH = "health-booking-key-1"
 
 
 def _same_rating(rating: Review, req: RateStage) -> bool:

@@ -8,17 +8,17 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.pages import admin, gov, learner, learner_inbox, school, signin, timetable
+from api.pages import admin, gov, learner, learner_inbox, ops, school, signin, timetable
 from api.pages.web import CsrfRefused, LoginRequired, PageForbidden, explain, render, visitor
 from core.config import ROOT
 from core.db import engine_for
 from models.users import Role
 
-PAGE_PREFIXES = ("/learner", "/school", "/gov", "/admin", "/login", "/signup", "/logout")
+PAGE_PREFIXES = ("/learner", "/school", "/gov", "/admin", "/ops", "/login", "/signup", "/logout")
 
 
 def install_pages(app: FastAPI) -> None:
-    for module in (signin, learner, learner_inbox, school, timetable, gov, admin):
+    for module in (signin, learner, learner_inbox, school, timetable, gov, admin, ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     api_errors = app.exception_handlers[StarletteHTTPException]

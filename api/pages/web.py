@@ -31,6 +31,7 @@ from api.deps import SessionDep, SettingsDep, get_temporal
 from api.errors import problems
 from api.idempotency import KEY_PATTERN, Idempotency
 from core.config import ROOT, Settings
+from core.masking import mask_id_number
 from models.training import CHINA
 from models.users import Role, User
 from workflows.journey_state import STAGE_NAMES, Stage
@@ -44,6 +45,7 @@ HOME = {
     Role.school_staff: "/school",
     Role.regulator: "/gov",
     Role.admin: "/admin",
+    Role.ops: "/ops",
 }
 
 
@@ -58,6 +60,7 @@ def china(moment: datetime) -> datetime:
 
 TEMPLATES.env.filters["yuan"] = yuan
 TEMPLATES.env.filters["cn"] = lambda moment, fmt="%m-%d %H:%M": china(moment).strftime(fmt)
+TEMPLATES.env.filters["mask_id"] = mask_id_number
 TEMPLATES.env.filters["stage_name"] = lambda s: STAGE_NAMES.get(Stage(s), s) if s else "—"
 TEMPLATES.env.globals["form_key"] = lambda: uuid.uuid4().hex
 
@@ -113,6 +116,7 @@ LearnerPage = Annotated[User, Depends(signed_in(Role.learner))]
 StaffPage = Annotated[User, Depends(signed_in(Role.school_staff))]
 RegulatorPage = Annotated[User, Depends(signed_in(Role.regulator))]
 AdminPage = Annotated[User, Depends(signed_in(Role.admin))]
+OpsPage = Annotated[User, Depends(signed_in(Role.ops))]
 
 
 class CsrfRefused(Exception):
@@ -201,6 +205,7 @@ def posted(role: Role) -> Callable[..., Awaitable[Posted]]:
 LearnerPost = Annotated[Posted, Depends(posted(Role.learner))]
 StaffPost = Annotated[Posted, Depends(posted(Role.school_staff))]
 RegulatorPost = Annotated[Posted, Depends(posted(Role.regulator))]
+OpsPost = Annotated[Posted, Depends(posted(Role.ops))]
 
 
 # ---- flash messages -----------------------------------------------------------------------

@@ -49,7 +49,8 @@ async def region_journey(
 async def get_journey(
     wf_id: PathId, session: SessionDep, client: TemporalDep, regulator: RegulatorUser
 ) -> JSONResponse:
-    return full_view_json(session, await region_journey(session, client, wf_id, regulator))
+    view = await region_journey(session, client, wf_id, regulator)
+    return await full_view_json(session, client, view, regulator)
 
 
 # ---- stage reports (阶段报审): the regulator's review ---------------------------------------

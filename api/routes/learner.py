@@ -80,7 +80,8 @@ async def own_journey(
 async def get_journey(
     wf_id: PathId, session: SessionDep, client: TemporalDep, learner: LearnerUser
 ) -> JSONResponse:
-    return full_view_json(session, await own_journey(session, client, wf_id, learner))
+    view = await own_journey(session, client, wf_id, learner)
+    return await full_view_json(session, client, view, learner)
 
 
 @router.get("/journeys/{wf_id}/health-centres")

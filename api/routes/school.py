@@ -47,7 +47,8 @@ async def school_journey(
 async def get_journey(
     wf_id: PathId, session: SessionDep, client: TemporalDep, staff: StaffUser
 ) -> JSONResponse:
-    return full_view_json(session, await school_journey(session, client, wf_id, staff))
+    view = await school_journey(session, client, wf_id, staff)
+    return await full_view_json(session, client, view, staff)
 
 
 @router.post("/journeys/{wf_id}/signing/approve")

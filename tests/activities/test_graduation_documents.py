@@ -13,7 +13,6 @@ from activities.documents import (
     DocumentStore,
     certificate_markup,
     format_minutes,
-    mask_id_number,
     render_archive_pdfs,
     render_certificate_pdf,
     render_teaching_log_pdf,
@@ -134,20 +133,6 @@ def pages(pdf: Path) -> int:
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("id_number", "masked"),
-    [
-        (ID_NUMBER, MASKED_ID),
-        ("371102200001011234", "371102********1234"),
-        ("110105900307002", "110105*****7002"),  # the old 15-digit numbers
-        ("A1234567", "****4567"),
-        ("123", "***"),
-    ],
-)
-def test_mask_id_number(id_number: str, masked: str) -> None:
-    assert mask_id_number(id_number) == masked
 
 
 def test_format_minutes() -> None:

@@ -74,6 +74,11 @@ CHECKS = [
     response_schema_conformance,
 ]
 
+# Operations that call a subsystem this world does not run: 503 (unavailable) is their honest
+# answer, and any other 5xx still fails.
+NEEDS_A_SUBSYSTEM = ("/api/ops/journeys/{wf_id}/resend-callback",)
+CHECKS_WITHOUT_5XX = [c for c in CHECKS if c is not not_a_server_error]
+
 
 def _moments() -> st.SearchStrategy[datetime]:
     """Aware times of every kind, with more of two than schemathesis's own date-times give:
@@ -292,4 +297,5 @@ def test_api_answers_within_its_schema(
     response = world.live.request(
         sent.method or "", sent.url or "", headers=dict(sent.headers), content=sent.body
     )
-    case.validate_response(response, checks=CHECKS)
+    unavailable = case.path in NEEDS_A_SUBSYSTEM and response.status_code == 503
+    case.validate_response(response, checks=CHECKS_WITHOUT_5XX if unavailable else CHECKS)

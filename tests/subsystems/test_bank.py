@@ -1,5 +1,6 @@
 """Escrow bank: orders and channel payments, cancellation, releases, refunds, invoices."""
 
+import asyncio
 import sqlite3
 
 import httpx
@@ -257,3 +258,25 @@ async def test_a_database_from_before_paid_amounts_reports_what_was_ordered(tmp_
     async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
         detail = (await client.post("/orders/o-1/cancel")).json()["detail"]
     assert (detail["amount_fen"], detail["channel"]) == (10000, "alipay")
+
+
+async def test_a_held_answer_after_the_movement_is_executed(bank_client: httpx.AsyncClient):
+    """The fault tests' control: the next movement happens, its answer waits for a release;
+    a repeat of it meanwhile is answered at once from the idempotency record."""
+    await deposit(bank_client, "o-1", 10_000, "learner-1")
+    assert (await bank_client.put("/_hold")).json() == {"armed": True, "executed": []}
+    first = asyncio.create_task(bank_client.post("/releases", json=move("release", "r-1", 4000)))
+    while not (await bank_client.get("/_hold")).json()["executed"]:
+        await asyncio.sleep(0.01)
+    assert (await balances(bank_client))["released"] == 4000 and not first.done()
+    repeat = await bank_client.post("/releases", json=move("release", "r-1", 4000))
+    assert repeat.status_code == 200
+    held = await bank_client.post("/_hold/release")
+    assert held.json() == {"armed": False, "executed": ["r-1"]}
+    answer = await first
+    assert answer.status_code == 201 and answer.json() == repeat.json()
+    (movement,) = (await bank_client.get("/_movements")).json()
+    assert (movement["movement_id"], movement["bank_txn_id"]) == (
+        "r-1",
+        answer.json()["bank_txn_id"],
+    )

@@ -152,6 +152,32 @@ async def test_callback_with_wrong_secret_is_refused_and_given_up(
     assert record["attempts"] == 5 and record["last_status"] == 401
 
 
+async def test_the_last_callback_about_a_reference_is_resent_on_request(
+    bank_app: FastAPI, bank_client: httpx.AsyncClient, receiver: Receiver
+):
+    """Ops re-request a callback that seems lost: the same event again, signed afresh."""
+    await paid_order(bank_client, "o-1")
+    await paid_order(bank_client, "o-2")
+    await bank_app.state.callbacks.drain()
+    r = await bank_client.post(
+        "/_callbacks/resend", json={"ref": "o-1", "journey_ref": "learner-1"}
+    )
+    assert r.status_code == 200, r.text
+    await bank_app.state.callbacks.drain()
+    first, _, again = receiver.received
+    assert again["payload"] == first["payload"] and again["payload"]["order_id"] == "o-1"
+    assert r.json() == {
+        "callback_id": again["callback_id"],
+        "resent_of": first["callback_id"],
+        "event": "payment.succeeded",
+    }
+    assert again["callback_id"] != first["callback_id"]
+    for wrong in ({"ref": "o-3"}, {"ref": "o-1", "journey_ref": "learner-2"}):
+        r = await bank_client.post("/_callbacks/resend", json=wrong)
+        assert r.status_code == 404 and r.json()["detail"]["code"] == "not_found"
+    assert len(receiver.received) == 3
+
+
 def test_idempotent_runs_once_and_does_not_store_rejections(tmp_path):
     store = Store(str(tmp_path / "x.db"), "CREATE TABLE IF NOT EXISTS t (v INTEGER);")
     calls = []

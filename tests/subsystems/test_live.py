@@ -239,3 +239,13 @@ def test_runner_flags():
     }
     args = parse_args(["--timing-port", "9104", "--exam-auto-pass-seconds", "2.5"])
     assert (args.timing_port, args.exam_port, args.exam_auto_pass_seconds) == (9104, 8105, 2.5)
+
+
+async def test_a_subset_of_the_simulators(tmp_path: Path):
+    """`--only` runs some simulators in a process, so a test can take one down alone (and
+    `--callback-attempts` has their callbacks outlast a platform down for a while)."""
+    args = parse_args(["--only", "bank", "--only", "health", "--callback-attempts", "8"])
+    assert (args.only, args.callback_attempts) == (["bank", "health"], 8)
+    assert parse_args([]).callback_attempts == 5
+    async with run_simulators(tmp_path, SECRETS, only=args.only) as sims:
+        assert sorted(sims.urls) == ["bank", "health"]

@@ -40,6 +40,8 @@ class FakeSubsystems:
     reject_registration: str = ""  # a reason makes the national platform refuse
     paid_before_cancel: set[str] = field(default_factory=set)  # orders the bank reports paid
     bank_failures_left: int = 0  # release/refund fail (retryably) this many times first
+    # The centre books (the call is recorded) but its answer is lost this many times first.
+    health_answers_lost: int = 0
     calls: list[tuple[str, str]] = field(default_factory=list)
     orders: dict[str, CreateOrder] = field(default_factory=dict)
     paid: dict[str, BankPayment] = field(default_factory=dict)  # what the channel took
@@ -121,6 +123,9 @@ class FakeSubsystems:
     async def book_and_pay(self, req: BookHealthSlot) -> None:
         await self._through_gate("health.book_and_pay")
         self.calls.append(("health", req.booking_id))
+        if self.health_answers_lost > 0:
+            self.health_answers_lost -= 1
+            raise RuntimeError("the health centre's answer was lost")
 
     @activity.defn(name="bank.create_order")
     async def create_order(self, req: CreateOrder) -> str:

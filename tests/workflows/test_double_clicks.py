@@ -165,6 +165,20 @@ async def test_two_health_check_clicks_book_one_appointment(harness: Harness) ->
     assert calls(harness, "health") == [booked.booking_id]
 
 
+async def test_a_health_booking_tried_again_after_its_answer_was_lost_keeps_its_key(
+    harness: Harness,
+) -> None:
+    """The centre booked and charged the fee, but its answer never came; the learner is told to
+    try again, and the next try is the same booking, not a second one (issue 12, faults)."""
+    handle = await to_health_check(harness)
+    harness.fakes.health_answers_lost = 3  # every quick try of the first request
+    update, arg = health_check("H371100001", "2026-11-02T08:00")
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(update, arg)
+    booked = await handle.execute_update(update, arg)
+    assert set(calls(harness, "health")) == {booked.booking_id}
+
+
 async def test_another_centre_while_a_check_is_being_booked_is_refused(harness: Harness) -> None:
     handle = await to_health_check(harness)
     here = health_check("H371100001", "2026-11-02T08:00")
