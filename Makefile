@@ -46,12 +46,13 @@ clean:
 
 # Re-record the journey histories that tests/workflows/test_replay.py replays.
 record-histories: $(STAMP)
-# Only current/ and codec/ (and complaint/, overwritten file by file) are recorded anew:
-# before_lifecycle_patch/ and before_footprint_patch/ keep what older code recorded. Every
-# recording goes through the payload codec (core/codec.py), as the tests' clients do.
+# Only current/ and codec/ (and complaint/ and payment_check/, overwritten file by file) are
+# recorded anew: before_lifecycle_patch/ and before_footprint_patch/ keep what older code
+# recorded. Every recording goes through the payload codec (core/codec.py), as the tests'
+# clients do.
 	rm -rf tests/data/histories/current tests/data/histories/codec
 	XUEJIA_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_journey_part1.py \
 		tests/workflows/test_journey_part2.py tests/workflows/test_money_lifecycle.py \
 		tests/workflows/test_double_clicks.py tests/workflows/test_footprint.py \
-		tests/workflows/test_complaint.py \
-		tests/workflows/test_reviews.py tests/workflows/test_codec_journeys.py
+		tests/workflows/test_complaint.py tests/workflows/test_reviews.py \
+		tests/workflows/test_payment_checks.py tests/workflows/test_codec_journeys.py

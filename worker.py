@@ -78,6 +78,7 @@ def build_activities(settings: Settings) -> list:  # type: ignore[type-arg]
         health.book_and_pay,
         bank.create_order,
         bank.cancel_order,
+        bank.find_payment,
         bank.release,
         bank.refund,
         bank.claw_back,

@@ -26,12 +26,29 @@ class CancelOrder:
 
 @dataclass
 class CancelOutcome:
-    """An order cannot be cancelled once paid: then the payment is reported instead."""
+    """An order cannot be cancelled once paid: then the payment is reported instead, as the
+    bank took it (the amount, account and channel actually paid)."""
 
     cancelled: bool
     amount_fen: int = 0
     bank_txn_id: str = ""
     paid_at: datetime | None = None
+    account_id: str = ""
+    channel: str = ""
+
+
+@dataclass
+class BankPayment:
+    """The bank's own record of what was paid for an order: who, into which account, how much,
+    through which channel."""
+
+    order_id: str
+    payer_ref: str
+    account_id: str
+    amount_fen: int
+    channel: str
+    bank_txn_id: str
+    paid_at: datetime
 
 
 @dataclass
@@ -91,9 +108,34 @@ class BankActivities:
                     amount_fen=int(detail["amount_fen"]),
                     bank_txn_id=str(detail["bank_txn_id"]),
                     paid_at=datetime.fromisoformat(detail["paid_at"]),
+                    account_id=str(detail["account_id"]),
+                    channel=str(detail["channel"]),
                 )
             raise
         return CancelOutcome(cancelled=True)
+
+    @activity.defn(name="bank.find_payment")
+    async def find_payment(self, order_id: str) -> BankPayment | None:
+        """What the bank itself took for an order; None when it took nothing (no such order,
+        or not paid)."""
+        try:
+            row = await self._client.call("GET", f"/orders/{order_id}")
+        except ApplicationError as exc:
+            detail = exc.details[0] if exc.details else None
+            if isinstance(detail, dict) and detail.get("code") == "not_found":
+                return None
+            raise
+        if row["status"] != "paid":
+            return None
+        return BankPayment(
+            order_id=order_id,
+            payer_ref=str(row["payer_ref"]),
+            account_id=str(row["account_id"]),
+            amount_fen=int(row["paid_amount_fen"]),
+            channel=str(row["paid_channel"]),
+            bank_txn_id=str(row["bank_txn_id"]),
+            paid_at=datetime.fromisoformat(row["paid_at"]),
+        )
 
     @activity.defn(name="bank.release")
     async def release(self, req: MoveHeldMoney) -> str:

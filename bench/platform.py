@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.load import gather_bounded
 from core.codec import data_converter
-from core.config import DEMO_WEBHOOK_SECRET, Settings
+from core.config import Settings
 from core.db import migrate
 from scripts.run import launch, stop_all, wait_for_port
 from subsystems.runner import DEFAULT_PORTS
@@ -151,11 +151,12 @@ async def running_platform() -> AsyncIterator[Platform]:
     try:
         migrate(settings.database_url)
         sims = ["-m", "subsystems.runner", "--data-dir", str(root / "subsystems")]
-        sims += ["--secret", DEMO_WEBHOOK_SECRET, "--platform-url", url["api"]]
+        sims += ["--platform-url", url["api"]]
         sims += [f"--{name}-port={ports[name]}" for name in DEFAULT_PORTS]
         sims += ["--health-auto-result-seconds", str(HEALTH_AUTO_RESULT_SECONDS)]
         sims += ["--log-level", "warning"]
-        launch("subsystems", [PY, *sims], p.procs, logs=p.logs)
+        # Demo mode: each simulator signs with its demo secret, as the API expects.
+        launch("subsystems", [PY, *sims], p.procs, logs=p.logs, env=settings_env(settings))
         p.start_api()
         for name in DEFAULT_PORTS:
             wait_for_port(ports[name], name, logs=p.logs)

@@ -9,9 +9,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_JWT_SECRET = "xuejia-demo-secret-change-me-0123456789"
-DEMO_WEBHOOK_SECRET = "xuejia-demo-webhook-secret"
 # The payload codec's key ring (core/codec.py): `id:base64key,…`, the first key encrypts.
 DEMO_CODEC_KEYS = "demo-1:T1upXcvGhAK4Y1jRXtyuNoNHn3hpNGjjGl6SyTQp8YY="
+# Every subsystem that calls back signs with a secret of its own, so that one subsystem's key
+# (a health centre's) cannot forge another's callbacks (a bank payment).
+WEBHOOK_SUBSYSTEMS = ("bank", "health", "timing", "exam", "complaints", "enforcement")
+DEMO_WEBHOOK_SECRETS = {name: f"xuejia-demo-{name}-webhook-secret" for name in WEBHOOK_SUBSYSTEMS}
+# Each secret a deployment must set itself: its demo value is refused outside demo mode.
+DEMO_SECRETS = {
+    "jwt_secret": DEMO_JWT_SECRET,
+    "codec_keys": DEMO_CODEC_KEYS,
+    **{f"{name}_webhook_secret": secret for name, secret in DEMO_WEBHOOK_SECRETS.items()},
+}
 DEMO_PASSWORD = "xuejia123"  # every account demo mode seeds; refused outside demo mode
 
 
@@ -47,8 +56,13 @@ class Settings(BaseSettings):
 
     jwt_secret: str = DEMO_JWT_SECRET
     jwt_minutes: int = 12 * 60
-    webhook_secret: str = DEMO_WEBHOOK_SECRET
     codec_keys: str = DEMO_CODEC_KEYS
+    bank_webhook_secret: str = DEMO_WEBHOOK_SECRETS["bank"]
+    health_webhook_secret: str = DEMO_WEBHOOK_SECRETS["health"]
+    timing_webhook_secret: str = DEMO_WEBHOOK_SECRETS["timing"]
+    exam_webhook_secret: str = DEMO_WEBHOOK_SECRETS["exam"]
+    complaints_webhook_secret: str = DEMO_WEBHOOK_SECRETS["complaints"]
+    enforcement_webhook_secret: str = DEMO_WEBHOOK_SECRETS["enforcement"]
 
     # One policy file per city (its city_code inside); a journey runs under its school's city.
     policy_paths: list[Path] = [ROOT / "policy" / "demo.yaml", ROOT / "policy" / "fuzhou.yaml"]
@@ -80,16 +94,18 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> "Settings":
         if not self.demo_mode:
-            for name, demo in (
-                ("jwt_secret", DEMO_JWT_SECRET),
-                ("webhook_secret", DEMO_WEBHOOK_SECRET),
-                ("codec_keys", DEMO_CODEC_KEYS),
-            ):
+            for name, demo in DEMO_SECRETS.items():
                 if getattr(self, name) == demo:
                     raise ValueError(f"XUEJIA_{name.upper()} must be set outside demo mode")
+            if len(set(self.webhook_secrets().values())) < len(WEBHOOK_SUBSYSTEMS):
+                raise ValueError("each subsystem needs its own XUEJIA_<NAME>_WEBHOOK_SECRET")
         if self.metrics_token and len(self.metrics_token) < 32:
             raise ValueError("XUEJIA_METRICS_TOKEN must be at least 32 characters")
         return self
+
+    def webhook_secrets(self) -> dict[str, str]:
+        """The secret each subsystem signs its callbacks with, by subsystem name."""
+        return {name: getattr(self, f"{name}_webhook_secret") for name in WEBHOOK_SUBSYSTEMS}
 
 
 @lru_cache

@@ -24,6 +24,7 @@ from models.training import (
 )
 from models.users import Role, User
 from models.web import AuthAttempt, SmsCode, WebSession
+from models.webhooks import WebhookNonce
 
 __all__ = [
     "ActivityTrouble",
@@ -63,4 +64,5 @@ __all__ = [
     "User",
     "Vehicle",
     "WebSession",
+    "WebhookNonce",
 ]

@@ -96,18 +96,10 @@ def temporal_command(
     ]
 
 
-def simulators_command(data_dir: Path, secret: str, *options: str) -> list[str]:
-    """The subsystem simulators (`subsystems.runner`; `options` are its own)."""
-    return [
-        PY,
-        "-m",
-        "subsystems.runner",
-        "--data-dir",
-        str(data_dir),
-        "--secret",
-        secret,
-        *options,
-    ]
+def simulators_command(data_dir: Path, *options: str) -> list[str]:
+    """The subsystem simulators (`subsystems.runner`; `options` are its own). Each signs its
+    callbacks with its own secret, from the XUEJIA_<NAME>_WEBHOOK_SECRET settings."""
+    return [PY, "-m", "subsystems.runner", "--data-dir", str(data_dir), *options]
 
 
 WORKER_COMMAND = [PY, "worker.py"]
@@ -148,7 +140,6 @@ def main() -> None:
             "subsystems",
             simulators_command(
                 VAR / "subsystems",
-                settings.webhook_secret,
                 "--health-auto-result-seconds",
                 "5",
                 "--exam-auto-pass-seconds",

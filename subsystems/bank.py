@@ -21,7 +21,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -74,7 +74,9 @@ CREATE TABLE IF NOT EXISTS orders (
     created_at TEXT NOT NULL,
     bank_txn_id TEXT UNIQUE,
     paid_at TEXT,
-    cancelled_at TEXT
+    cancelled_at TEXT,
+    paid_amount_fen INTEGER,
+    paid_channel TEXT
 );
 CREATE TABLE IF NOT EXISTS ledger (
     account_id TEXT NOT NULL REFERENCES accounts (account_id),
@@ -250,13 +252,15 @@ async def cancel_order(sim: SimDep, order_id: str) -> JSON:
     with sim.store.tx() as conn:
         row = _load_order(conn, order_id)
         if row["status"] == "paid":
-            # Tell the platform everything it needs to book the payment it missed.
+            # Tell the platform everything it needs to book (or refuse) the payment it missed.
             raise reject(
                 409,
                 "already_paid",
                 "订单已支付，不能取消",
                 bank_txn_id=row["bank_txn_id"],
-                amount_fen=row["amount_fen"],
+                amount_fen=row["paid_amount_fen"],
+                account_id=row["account_id"],
+                channel=row["paid_channel"],
                 paid_at=row["paid_at"],
             )
         if row["status"] == "pending":
@@ -268,8 +272,17 @@ async def cancel_order(sim: SimDep, order_id: str) -> JSON:
 
 
 @simulate.post("/_simulate/orders/{order_id}/pay", response_model=None)
-async def simulate_pay(sim: SimDep, order_id: str, redirect: bool = False) -> JSON | Response:
-    """The learner confirms the payment in the channel's app (or on the demo pay page)."""
+async def simulate_pay(
+    sim: SimDep,
+    order_id: str,
+    redirect: bool = False,
+    amount_fen: Annotated[int | None, Query(gt=0)] = None,
+    channel: Channel | None = None,
+) -> JSON | Response:
+    """The learner confirms the payment in the channel's app (or on the demo pay page).
+
+    `amount_fen` and `channel` make the channel settle otherwise than ordered (a tampered
+    client, a misrouted payment): the bank books and reports what was actually paid."""
     payload: JSON | None = None
     with sim.store.tx() as conn:
         row = _load_order(conn, order_id)
@@ -277,23 +290,24 @@ async def simulate_pay(sim: SimDep, order_id: str, redirect: bool = False) -> JS
             raise reject(409, "order_cancelled", "订单已取消，不能支付")
         if row["status"] == "pending":
             txn, paid_at = new_txn_id(conn), utc_now_iso()
+            paid_fen, paid_channel = amount_fen or row["amount_fen"], channel or row["channel"]
             conn.execute(
-                "UPDATE orders SET status = 'paid', bank_txn_id = ?, paid_at = ?"
-                " WHERE order_id = ?",
-                (txn, paid_at, order_id),
+                "UPDATE orders SET status = 'paid', bank_txn_id = ?, paid_at = ?,"
+                " paid_amount_fen = ?, paid_channel = ? WHERE order_id = ?",
+                (txn, paid_at, paid_fen, paid_channel, order_id),
             )
             conn.execute(
                 "INSERT INTO ledger (account_id, payer_ref, deposited) VALUES (?, ?, ?)"
                 " ON CONFLICT (account_id, payer_ref) DO UPDATE SET deposited = deposited + ?",
-                (row["account_id"], row["payer_ref"], row["amount_fen"], row["amount_fen"]),
+                (row["account_id"], row["payer_ref"], paid_fen, paid_fen),
             )
             payload = {
                 "event": "payment.succeeded",
                 "order_id": order_id,
                 "payer_ref": row["payer_ref"],
                 "account_id": row["account_id"],
-                "amount_fen": row["amount_fen"],
-                "channel": row["channel"],
+                "amount_fen": paid_fen,
+                "channel": paid_channel,
                 "bank_txn_id": txn,
                 "paid_at": paid_at,
             }
@@ -556,12 +570,12 @@ async def create_invoice(sim: SimDep, req: InvoiceRequest) -> JSONResponse:
         if existing is not None:
             raise reject(409, "already_invoiced", "该订单已开具发票", **dict(existing))
         total = sum(item.amount_fen for item in req.items)
-        if total != order["amount_fen"]:
+        if total != order["paid_amount_fen"]:
             raise reject(
                 422,
                 "amount_mismatch",
                 "发票明细合计与实付金额不符",
-                expected_fen=order["amount_fen"],
+                expected_fen=order["paid_amount_fen"],
                 total_fen=total,
             )
         invoice_no, invoice_code, check_code = _invoice_numbers(sim, conn)
@@ -604,7 +618,9 @@ async def get_invoice(sim: SimDep, invoice_id: str) -> JSON:
 
 
 def _upgraded(store: Store) -> Store:
-    """A database made before clawbacks existed gets the movements table that allows them."""
+    """A database made before clawbacks existed gets the movements table that allows them;
+    one made before orders kept what was actually paid gets those columns (what was ordered,
+    for the orders paid then)."""
     table = store.one("SELECT sql FROM sqlite_master WHERE name = 'movements'")
     if table is not None and "clawback" not in table["sql"]:
         with store.tx() as conn:
@@ -612,6 +628,15 @@ def _upgraded(store: Store) -> Store:
             conn.execute(MOVEMENTS_TABLE)
             conn.execute("INSERT INTO movements SELECT * FROM movements_old")
             conn.execute("DROP TABLE movements_old")
+    orders = store.one("SELECT sql FROM sqlite_master WHERE name = 'orders'")
+    if orders is not None and "paid_amount_fen" not in orders["sql"]:
+        with store.tx() as conn:
+            conn.execute("ALTER TABLE orders ADD COLUMN paid_amount_fen INTEGER")
+            conn.execute("ALTER TABLE orders ADD COLUMN paid_channel TEXT")
+            conn.execute(
+                "UPDATE orders SET paid_amount_fen = amount_fen, paid_channel = channel"
+                " WHERE status = 'paid'"
+            )
     return store
 
 

@@ -345,7 +345,8 @@ class CallbackSender:
         client = self._http()
         for attempt in range(self._max_attempts):
             record.attempts = attempt + 1
-            # Sign each attempt afresh: a receiver refuses stale timestamps.
+            # Sign each attempt afresh: a receiver refuses stale timestamps and nonces it has
+            # seen, and an attempt whose answer was lost may have been taken already.
             headers = {
                 "Content-Type": "application/json",
                 CALLBACK_ID_HEADER: record.callback_id,

@@ -1,9 +1,10 @@
 """Run the subsystem simulators in one process.
 
-    python -m subsystems.runner --data-dir var/subsystems --secret S --platform-url URL
+    python -m subsystems.runner --data-dir var/subsystems --platform-url URL
 
 Each simulator is its own uvicorn server (its own port, as the real systems are separate
-hosts), all on one event loop. Tests use `run_simulators` with port 0 to get free ports.
+hosts), all on one event loop, and signs its callbacks with its own secret (the settings'
+XUEJIA_<NAME>_WEBHOOK_SECRET). Tests use `run_simulators` with port 0 to get free ports.
 """
 
 import argparse
@@ -58,7 +59,7 @@ class Simulators:
 
 def build_apps(
     data_dir: Path | None,
-    secret: str,
+    secrets: Mapping[str, str],
     *,
     options: SimOptions | None = None,
     health_auto_result_seconds: float | None = None,
@@ -66,7 +67,8 @@ def build_apps(
     only: Collection[str] | None = None,
 ) -> dict[str, FastAPI]:
     """Every simulator's app (or those named in `only`); `data_dir=None` keeps their state in
-    memory."""
+    memory. `secrets` holds each calling-back simulator's own secret by name; the national
+    platform and the SMS gateway send no callbacks and get none."""
 
     def db(name: str) -> str:
         if data_dir is None:
@@ -75,18 +77,25 @@ def build_apps(
         return str(data_dir / f"{name}.db")
 
     factories: dict[str, Callable[[], FastAPI]] = {
-        "national": lambda: national.create_app(db("national"), secret, options),
+        "national": lambda: national.create_app(db("national"), "", options),
         "health": lambda: health.create_app(
-            db("health"), secret, options, auto_result_seconds=health_auto_result_seconds
+            db("health"),
+            secrets["health"],
+            options,
+            auto_result_seconds=health_auto_result_seconds,
         ),
-        "bank": lambda: bank.create_app(db("bank"), secret, options),
-        "timing": lambda: timing.create_app(db("timing"), secret, options),
+        "bank": lambda: bank.create_app(db("bank"), secrets["bank"], options),
+        "timing": lambda: timing.create_app(db("timing"), secrets["timing"], options),
         "exam": lambda: exam12123.create_app(
-            db("exam"), secret, options, auto_pass_seconds=exam_auto_pass_seconds
+            db("exam"), secrets["exam"], options, auto_pass_seconds=exam_auto_pass_seconds
         ),
-        "complaints": lambda: complaints12328.create_app(db("complaints"), secret, options),
-        "enforcement": lambda: enforcement.create_app(db("enforcement"), secret, options),
-        "sms": lambda: sms.create_app(db("sms"), secret, options),
+        "complaints": lambda: complaints12328.create_app(
+            db("complaints"), secrets["complaints"], options
+        ),
+        "enforcement": lambda: enforcement.create_app(
+            db("enforcement"), secrets["enforcement"], options
+        ),
+        "sms": lambda: sms.create_app(db("sms"), "", options),
     }
     return {name: make() for name, make in factories.items() if only is None or name in only}
 
@@ -134,7 +143,7 @@ async def serve_apps(
 @contextlib.asynccontextmanager
 async def run_simulators(
     data_dir: Path | None,
-    secret: str,
+    secrets: Mapping[str, str],
     *,
     host: str = "127.0.0.1",
     ports: Mapping[str, int] | None = None,
@@ -147,7 +156,7 @@ async def run_simulators(
     """Every simulator (or those in `only`) over real HTTP; ports default to 0 (free ports)."""
     apps = build_apps(
         data_dir,
-        secret,
+        secrets,
         options=options,
         health_auto_result_seconds=health_auto_result_seconds,
         exam_auto_pass_seconds=exam_auto_pass_seconds,
@@ -160,8 +169,7 @@ async def run_simulators(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Run the Xuejia subsystem simulators.")
     p.add_argument("--data-dir", type=Path, default=Path("var/subsystems"))
-    p.add_argument("--secret", help="webhook HMAC secret (default: XUEJIA_WEBHOOK_SECRET)")
-    p.add_argument("--platform-url", help="base for relative callback URLs")
+    p.add_argument("--platform-url", help="base for relative callback URLs (default: the API's)")
     p.add_argument("--host", default="127.0.0.1")
     for name, port in DEFAULT_PORTS.items():
         p.add_argument(f"--{name}-port", type=int, default=port)
@@ -185,13 +193,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    secret, platform_url = args.secret, args.platform_url
-    if secret is None or platform_url is None:
-        from core.config import get_settings  # only when needed: it reads the environment
+    from core.config import get_settings  # here, not at import: it reads the environment
 
-        settings = get_settings()
-        secret = secret or settings.webhook_secret
-        platform_url = platform_url or settings.api_base_url
+    settings = get_settings()
+    platform_url = args.platform_url or settings.api_base_url
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -199,7 +204,7 @@ async def main_async(args: argparse.Namespace) -> None:
     ports = {name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS}
     async with run_simulators(
         args.data_dir,
-        secret,
+        settings.webhook_secrets(),
         host=args.host,
         ports=ports,
         options=SimOptions(platform_url=platform_url, callback_attempts=args.callback_attempts),

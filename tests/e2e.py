@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.main import create_app
-from core.config import DEMO_WEBHOOK_SECRET, ROOT, Settings
+from core.config import DEMO_WEBHOOK_SECRETS, ROOT, Settings
 from core.db import engine_for
 from models.demo import DEMO_PASSWORD
 from models.ledger import LedgerEntry
@@ -100,7 +100,7 @@ async def platform(
     The API on `api_port` (0: any free one), its codec open to the UI at `temporal_ui_url`."""
     async with run_simulators(
         tmp_path / "sims",
-        DEMO_WEBHOOK_SECRET,
+        DEMO_WEBHOOK_SECRETS,
         health_auto_result_seconds=health_auto_result_seconds,
         exam_auto_pass_seconds=exam_auto_pass_seconds,
     ) as sims:

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
 from activities.records import JourneyProjection
-from core.config import ROOT
+from core.config import ROOT, WEBHOOK_SUBSYSTEMS
 from policy.loader import load_policy
 from policy.model import Policy
 from workflows.documents_data import FeeAnnex
@@ -129,3 +129,10 @@ def journey_projection(wf_id: str, learner_id: str, **changes: Any) -> JourneyPr
         "version": 1,
     }
     return JourneyProjection(workflow_id=wf_id, learner_id=learner_id, **{**fields, **changes})
+
+
+def production_secrets() -> dict[str, str]:
+    """Settings' secrets as a deployment outside demo mode sets them: none a demo one, no two
+    subsystems sharing a webhook secret."""
+    secrets = {"jwt_secret": "j" * 40, "codec_keys": f"t1:{'k' * 43}="}
+    return secrets | {f"{n}_webhook_secret": f"{n}-secret-0123456789" for n in WEBHOOK_SUBSYSTEMS}

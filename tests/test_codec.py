@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.codec import ENCODING, KEY_ID, CodecError, EncryptionCodec, KeyRing, data_converter
 from core.config import DEMO_CODEC_KEYS, Settings
-from tests.factories import VALID_ID, journey_input
+from tests.factories import VALID_ID, journey_input, production_secrets
 
 KEYS = {name: base64.b64encode(os.urandom(32)).decode() for name in ("k1", "k2")}
 
@@ -118,7 +118,8 @@ def test_malformed_ring_names_what_is_wrong(keys: str, complaint: str) -> None:
 
 
 def test_demo_keys_refused_outside_demo_mode() -> None:
-    secrets = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40}
+    secrets = production_secrets()
+    del secrets["codec_keys"]
     with pytest.raises(ValidationError, match="XUEJIA_CODEC_KEYS must be set"):
         Settings(demo_mode=False, codec_keys=DEMO_CODEC_KEYS, **secrets)
     Settings(demo_mode=False, codec_keys=ring("k1"), **secrets)

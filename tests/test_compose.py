@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from core.config import ROOT, Settings
+from core.config import DEMO_SECRETS, ROOT, Settings
 from workflows import search_attributes as sa
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -41,3 +41,17 @@ def test_only_the_api_is_published_and_the_engine_is_internal() -> None:
     ui = services["temporal-ui"]
     assert ui["profiles"] == ["ops"]
     assert all(str(p).startswith("127.0.0.1:") for p in ui["ports"])
+
+
+def test_every_secret_a_deployment_must_set_is_demanded_without_a_default() -> None:
+    for service in ("api", "worker"):
+        env = COMPOSE["services"][service]["environment"]
+        for name in DEMO_SECRETS:
+            var = f"XUEJIA_{name.upper()}"
+            assert env.get(var, "").startswith(f"${{{var}:?"), (service, var)
+
+
+def test_the_ui_decodes_payloads_through_the_apis_codec_endpoint_with_credentials() -> None:
+    ui = COMPOSE["services"]["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_CODEC_ENDPOINT"].endswith("/api/ops/codec")
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"

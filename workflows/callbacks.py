@@ -11,9 +11,13 @@ from workflows.journey_state import (
     ExamResult,
     HealthResult,
     PaymentCallback,
+    PaymentOrder,
     TrainingRecord,
 )
 
+# Journeys (and late-payment refunds) started before this check payments against their order
+# (issue 12) replay without it (workflow.patched); one that differs is refused and handed back.
+PAYMENT_CHECK_PATCH = "payment-check-1"
 RECORD_MODES = ("classroom", "remote", "practical", "simulator")
 MAX_SESSION_MINUTES = 24 * 60
 
@@ -67,3 +71,22 @@ def payment_error(cb: PaymentCallback) -> str | None:
     if cb.amount_fen <= 0:
         return "支付金额无效"
     return None
+
+
+def payment_mismatch(
+    cb: PaymentCallback, order: PaymentOrder | None, account_id: str
+) -> str | None:
+    """How a payment differs from the order the journey made for it (into `account_id`, its
+    school's escrow account), or None when it is what was asked for."""
+    if order is None:
+        return f"订单 {cb.order_id} 不是本学员的订单"
+    wrong = [
+        f"{what}（订单：{asked}，实付：{paid}）"
+        for what, asked, paid in (
+            ("金额（分）", order.amount_fen, cb.amount_fen),
+            ("收款账户", account_id, cb.account_id),
+            ("支付渠道", order.channel, cb.channel),
+        )
+        if asked != paid
+    ]
+    return f"订单 {cb.order_id} 支付与订单不符：{'；'.join(wrong)}" if wrong else None

@@ -338,6 +338,8 @@ class LearnerJourney:
                     outcome.amount_fen,
                     outcome.bank_txn_id,
                     outcome.paid_at or workflow.now(),
+                    outcome.account_id,
+                    outcome.channel,
                 )
             )
 
@@ -938,7 +940,12 @@ class LearnerJourney:
 
     async def _book_payment(self, cb: PaymentCallback) -> None:
         order = next((o for o in self._s.orders if o.order_id == cb.order_id), None)
-        if order is None or order.status == "paid":
+        if workflow.patched(callbacks.PAYMENT_CHECK_PATCH):
+            mismatch = callbacks.payment_mismatch(cb, order, self._in.school.escrow_account)
+            if mismatch is not None:
+                await self._refuse_payment(cb, order, mismatch)
+                return
+        if order is None or order.status in ("paid", "refused"):
             return
         order.status = "paid"
         await self._money.deposit(cb)
@@ -950,6 +957,47 @@ class LearnerJourney:
         if settled or order.purpose == "tuition":
             collecting = self._s.stage == Stage.payment and self._s.status == Status.active
             await self._money.refund_surplus(cb, still_collecting=collecting)
+
+    async def _refuse_payment(
+        self, cb: PaymentCallback, order: PaymentOrder | None, mismatch: str
+    ) -> None:
+        """A payment that differs from the order the journey made (its id, amount, account or
+        channel) is recorded, for the school and ops to see, and refused: not booked as paid.
+
+        The callback is only a claim: what the bank itself took for the order decides, once per
+        order (one paid or refused already has had its one payment). Taken as ordered (only the
+        callback was wrong), it is booked from the bank's record; taken otherwise, it goes
+        straight back to the learner and the order is refused (the learner pays anew); nothing
+        taken, nothing moves and the order stays as it was (it may still be paid)."""
+        self._record("payment", "refused", mismatch)
+        if order is None:
+            if cb.order_id in self._s.foreign_orders:
+                return
+            self._s.foreign_orders.append(cb.order_id)
+        elif order.status in ("paid", "refused"):
+            return
+        taken = await self._money.find_payment(cb.order_id)
+        if taken is None or taken.payer_ref != self._wf_id():
+            self._record("payment", "nothing_held", cb.order_id)
+            return
+        as_taken = PaymentCallback(
+            taken.order_id,
+            taken.amount_fen,
+            taken.bank_txn_id,
+            taken.paid_at,
+            taken.account_id,
+            taken.channel,
+        )
+        escrow = self._in.school.escrow_account
+        if order is not None and callbacks.payment_mismatch(as_taken, order, escrow) is None:
+            await self._book_payment(as_taken)
+            return
+        if order is not None:
+            order.status = "refused"
+        returned = await self._money.return_refused(taken)
+        self._record("payment", "returned" if returned else "nothing_held", cb.order_id)
+        if order is not None and order.purpose == "tuition" and self._s.stage == Stage.payment:
+            await self._set_waiting(WaitingOn.learner)
 
     @workflow.signal
     async def training_record(self, rec: TrainingRecord) -> None:

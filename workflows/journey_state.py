@@ -170,7 +170,7 @@ class PaymentOrder:
     amount_fen: int
     pay_url: str
     expires_at: datetime
-    status: str = "pending"  # pending | paid | expired
+    status: str = "pending"  # pending | paid | expired | refused (paid otherwise than ordered)
     purpose: str = "tuition"  # tuition | topup
 
 
@@ -182,6 +182,9 @@ class Money:
     released_fen: int = 0
     refunded_fen: int = 0
     moves: int = 0  # bank instructions so far: part of each new instruction's key
+    # Payments refused because they differ from their order (amount, account, channel), handed
+    # straight back: in the ledger as deposited and refunded, never held here.
+    returned_fen: int = 0
 
     @property
     def held_fen(self) -> int:
@@ -202,6 +205,8 @@ class JourneyState:
     contract: ContractState = field(default_factory=ContractState)
     tuition_fen: int = 0
     orders: list[PaymentOrder] = field(default_factory=list)
+    # Orders the journey never made that a payment named, refused once (see _refuse_payment).
+    foreign_orders: list[str] = field(default_factory=list)
     money: Money = field(default_factory=Money)
     invoice_sha256: str = ""
     invoice_no: str = ""
@@ -552,10 +557,15 @@ class Transfer:
 
 @dataclass
 class PaymentCallback:
+    """What the bank says was paid: checked against the order before it counts. Callbacks
+    recorded before the check carry no account or channel."""
+
     order_id: str
     amount_fen: int
     bank_txn_id: str
     paid_at: datetime
+    account_id: str = ""
+    channel: str = ""
 
 
 @dataclass

@@ -5,8 +5,10 @@ every step is keyed so a retry or a duplicate callback moves no money twice."""
 from dataclasses import dataclass
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
-from workflows.steps import call
+from workflows.callbacks import PAYMENT_CHECK_PATCH
+from workflows.steps import business_reason, call
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import MoveHeldMoney
@@ -17,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
 class LatePayment:
     journey_id: str
     school_id: str
-    account_id: str
+    account_id: str  # the escrow account the money was paid into, as the bank says
     order_id: str
     amount_fen: int
     bank_txn_id: str
@@ -32,19 +34,26 @@ class LatePaymentRefund:
         deposit_key = f"{p.journey_id}:deposit:{p.order_id}"
         if await call("records.ledger_has", deposit_key, result_type=bool):
             return "already_booked"
-        await self._post(deposit_key, p, "deposit", p.bank_txn_id)
         refund_key = f"{p.journey_id}:refund:late-{p.order_id}"
-        txn = await call(
-            "bank.refund",
-            MoveHeldMoney(
-                key=refund_key,
-                account_id=p.account_id,
-                payer_ref=p.journey_id,
-                amount_fen=p.amount_fen,
-                reason="学驾已结束后到账的支付，原路退回",
-            ),
-            result_type=str,
+        refund = MoveHeldMoney(
+            key=refund_key,
+            account_id=p.account_id,
+            payer_ref=p.journey_id,
+            amount_fen=p.amount_fen,
+            reason="学驾已结束后到账的支付，原路退回",
         )
+        if not workflow.patched(PAYMENT_CHECK_PATCH):
+            await self._post(deposit_key, p, "deposit", p.bank_txn_id)
+            txn = await call("bank.refund", refund, result_type=str)
+        else:
+            # The refund first: only money the bank really holds there is booked at all.
+            try:
+                txn = await call("bank.refund", refund, result_type=str)
+            except ActivityError as err:
+                if business_reason(err) is None:
+                    raise
+                return "nothing_held"
+            await self._post(deposit_key, p, "deposit", p.bank_txn_id)
         await self._post(refund_key, p, "refund", txn)
         return "refunded"
 

@@ -4,10 +4,10 @@ then a ledger posting with the same key, then the journey's own running balances
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.steps import call
+from workflows.steps import business_reason, call
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bank import CancelOrder, CancelOutcome, CreateOrder, MoveHeldMoney
+    from activities.bank import BankPayment, CancelOrder, CancelOutcome, CreateOrder, MoveHeldMoney
     from activities.records import LEDGER_MISMATCH, LedgerPosting
     from workflows.journey_state import JourneyInput, JourneyState, PaymentCallback
     from workflows.training import unreleased_due_fen
@@ -129,6 +129,36 @@ class MoneyMover:
             surplus = max(0, self._s.money.deposited_fen - self._s.tuition_fen)
         if surplus > 0:
             await self.refund(f"surplus:{cb.order_id}", surplus, "重复或逾期支付，原路退回")
+
+    async def find_payment(self, order_id: str) -> BankPayment | None:
+        """What the bank itself took for an order (None: nothing)."""
+        payment: BankPayment | None = await call(
+            "bank.find_payment",
+            order_id,
+            result_type=BankPayment | None,  # type: ignore[arg-type]
+        )
+        return payment
+
+    async def return_refused(self, p: BankPayment) -> bool:
+        """Money the bank took on a payment the journey refused goes straight back to the
+        learner, as the bank's own record has it (never as a callback claims): from the
+        account it was paid into, booked as deposited and refunded at once, so the ledger
+        keeps equal to the bank's books; it is never held for the journey, and nothing is
+        released from it. False if the bank refuses (it does not hold it): nothing is booked."""
+        self._s.money.moves += 1
+        key = self._key(f"refund:refused-{p.order_id}")
+        instruction = self._instruction(key, p.amount_fen, "支付与订单不符，原路退回")
+        instruction.account_id = p.account_id
+        try:
+            txn = await call("bank.refund", instruction, result_type=str)
+        except ActivityError as err:
+            if business_reason(err) is None:
+                raise
+            return False
+        await self._post(f"deposit:refused-{p.order_id}", "deposit", p.amount_fen, p.bank_txn_id)
+        await self._post(f"refund:refused-{p.order_id}", "refund", p.amount_fen, txn)
+        self._s.money.returned_fen += p.amount_fen
+        return True
 
     def _instruction(self, key: str, amount_fen: int, reason: str) -> MoveHeldMoney:
         return MoveHeldMoney(

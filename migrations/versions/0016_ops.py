@@ -1,14 +1,14 @@
 """Ops (issue 12): the audit log of ops actions, and the activities the worker sees failing.
 
 Revision ID: 0016
-Revises: 0014 (written beside 0015, made at the same time; the merge puts 0016 after 0015)
+Revises: 0015 (written beside 0015, made at the same time; the merge put it after 0015)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from activities.exam12123 import Eligibility, ExamActivities, ExamBooking
 from activities.http import MAX_EXTERNAL_ID, SubsystemClient, external_id
 from activities.national import NationalActivities, RegisterLearner, UploadRecord
 from activities.timing import FileParties, TimingActivities
-from core.config import DEMO_WEBHOOK_SECRET
+from core.config import DEMO_WEBHOOK_SECRETS
 from subsystems.runner import Simulators, run_simulators
 from tests.factories import VALID_ID
 
@@ -21,7 +21,7 @@ RECORD_NO = "20000000000000012611230001"
 
 @pytest.fixture
 async def sims() -> AsyncIterator[Simulators]:
-    async with run_simulators(None, DEMO_WEBHOOK_SECRET) as sims:
+    async with run_simulators(None, DEMO_WEBHOOK_SECRETS) as sims:
         yield sims
 
 

@@ -17,6 +17,7 @@ from models.demo import load_demo_data
 from models.users import User
 from tests.api import conftest
 from tests.api.conftest import Api
+from tests.factories import production_secrets
 
 PORT_PROBES = {
     "learner": "/api/learner/schools",
@@ -102,8 +103,7 @@ def test_demo_mode_is_asked_for_and_outside_it_the_demo_secrets_are_refused(
 async def test_the_demo_accounts_cannot_sign_in_outside_demo_mode(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    secrets = {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40, "codec_keys": f"t1:{'k' * 43}="}
-    settings = conftest.test_settings(tmp_path, demo_mode=False, **secrets)
+    settings = conftest.test_settings(tmp_path, demo_mode=False, **production_secrets())
     migrate(settings.database_url)
     with Session(engine_for(settings.database_url)) as session:
         load_demo_data(session)  # accounts seeded by an earlier demo run on the same database

@@ -204,7 +204,7 @@ async def test_12328_handling_steps_reach_the_complaint_once(api: Api, worker: N
         r = await api.http.post(
             "/api/webhooks/complaints",
             content=body,
-            headers=sign(body, api.settings.webhook_secret),
+            headers=sign(body, api.settings.complaints_webhook_secret),
         )
         assert (r.status_code, r.json()) == (200, {"status": "accepted"})
     for _ in range(200):

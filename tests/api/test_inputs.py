@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from api.journeys import ApplicantData, check_age
 from api.main import create_app
 from core.db import engine_for, migrate
-from core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from core.signing import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from models.demo import load_demo_data
 from models.training import CHINA
 from models.users import User
@@ -166,11 +166,29 @@ def _fresh() -> str:
     return str(int(time.time()))
 
 
+NONCE = {NONCE_HEADER: "0123456789abcdef"}
 HEADERS_5XX = {
-    "superscript-timestamp": lambda sig: {SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "²"},
-    "310-digit-timestamp": lambda sig: {SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "1" * 310},
-    "4301-digit-timestamp": lambda sig: {SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "1" * 4301},
-    "non-ascii-signature": lambda sig: {SIGNATURE_HEADER: "é" * 64, TIMESTAMP_HEADER: _fresh()},
+    "superscript-timestamp": lambda sig: {SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "²", **NONCE},
+    "310-digit-timestamp": lambda sig: {
+        SIGNATURE_HEADER: sig,
+        TIMESTAMP_HEADER: "1" * 310,
+        **NONCE,
+    },
+    "4301-digit-timestamp": lambda sig: {
+        SIGNATURE_HEADER: sig,
+        TIMESTAMP_HEADER: "1" * 4301,
+        **NONCE,
+    },
+    "non-ascii-signature": lambda sig: {
+        SIGNATURE_HEADER: "é" * 64,
+        TIMESTAMP_HEADER: _fresh(),
+        **NONCE,
+    },
+    "non-ascii-nonce": lambda sig: {
+        SIGNATURE_HEADER: sig,
+        TIMESTAMP_HEADER: _fresh(),
+        NONCE_HEADER: "é" * 32,
+    },
 }
 
 
@@ -180,7 +198,7 @@ async def test_webhook_headers_that_answered_500_are_a_401(
     app_only: Api, kind: str, headers: str
 ) -> None:
     body = json.dumps(WEBHOOK_BODIES[kind]).encode()
-    signature = sign(body, app_only.settings.webhook_secret)[SIGNATURE_HEADER]
+    signature = sign(body, app_only.settings.webhook_secrets()[kind])[SIGNATURE_HEADER]
     sent = {k: v.encode("latin-1") for k, v in HEADERS_5XX[headers](signature).items()}
     r = await app_only.http.post(f"/api/webhooks/{kind}", content=body, headers=sent)
     assert_refused(r, 401)
@@ -189,7 +207,9 @@ async def test_webhook_headers_that_answered_500_are_a_401(
 async def test_a_signed_webhook_with_a_non_finite_number_names_the_field(app_only: Api) -> None:
     body = raw(WEBHOOK_BODIES["bank"], "amount_fen", "NaN")
     r = await app_only.http.post(
-        "/api/webhooks/bank", content=body, headers=sign(body, app_only.settings.webhook_secret)
+        "/api/webhooks/bank",
+        content=body,
+        headers=sign(body, app_only.settings.bank_webhook_secret),
     )
     assert_refused(r, 422, "body", "amount_fen")
 
@@ -197,7 +217,9 @@ async def test_a_signed_webhook_with_a_non_finite_number_names_the_field(app_onl
 async def test_a_signed_webhook_out_of_the_date_window_names_the_field(app_only: Api) -> None:
     body = json.dumps({**WEBHOOK_BODIES["timing"], "end": "9999-12-31T23:59:59Z"}).encode()
     r = await app_only.http.post(
-        "/api/webhooks/timing", content=body, headers=sign(body, app_only.settings.webhook_secret)
+        "/api/webhooks/timing",
+        content=body,
+        headers=sign(body, app_only.settings.timing_webhook_secret),
     )
     assert_refused(r, 422, "body", "end")
 

@@ -23,7 +23,7 @@ async def officer(api: Api) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
         callback_transport=httpx.ASGITransport(app=api.app),
         callback_retry_base_seconds=0.01,
     )
-    app = enforcement.create_app(":memory:", api.settings.webhook_secret, options)
+    app = enforcement.create_app(":memory:", api.settings.enforcement_webhook_secret, options)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as sim,
@@ -96,7 +96,7 @@ async def test_who_may_see_penalties(api: Api) -> None:
 
 
 async def test_the_webhook_refuses_forged_or_malformed_decisions(api: Api) -> None:
-    secret = api.settings.webhook_secret
+    secret = api.settings.enforcement_webhook_secret
     event = {"event": "penalty.decided", "case_no": "ZF1", **decision("S371100001")}
     event["decided_at"] = "2026-11-20T10:00:00+08:00"
 

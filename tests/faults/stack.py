@@ -20,7 +20,6 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 
 from activities.http import external_id
-from core.config import DEMO_WEBHOOK_SECRET
 from core.db import engine_for, migrate
 from models.demo import DEMO_PASSWORD
 from models.ledger import EntryKind, LedgerEntry
@@ -111,7 +110,8 @@ class Stack:
         options += ["--callback-attempts", "8"]
         for sim in SHARED if name == "shared" else (name,):
             options += ["--only", sim, f"--{sim}-port", str(self.ports[sim])]
-        return simulators_command(self.root / "sims", DEMO_WEBHOOK_SECRET, *options), {}
+        # Demo mode: each simulator signs with its demo secret, as the API expects.
+        return simulators_command(self.root / "sims", *options), self.settings_env()
 
     def stop(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
         """Stops one process (SIGTERM: as an operator would; SIGKILL: a crash) and waits."""

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from core.config import DEMO_WEBHOOK_SECRET, Settings
+from core.config import Settings
 from core.db import engine_for, migrate
 from models.complaints import Complaint, Consultation
 from models.demo import DEMO_PASSWORD, load_demo_data
@@ -87,7 +87,7 @@ async def csrf(browser: httpx.AsyncClient, path: str) -> str:
 @pytest.fixture
 async def pages(tmp_path: Path) -> AsyncIterator[Pages]:
     """The app without Temporal (pages that need a journey answer 503) and the SMS gateway."""
-    apps = {"sms": sms.create_app(":memory:", DEMO_WEBHOOK_SECRET)}
+    apps = {"sms": sms.create_app(":memory:", "")}
     async with serve_apps(apps) as urls:
         settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'pages.db'}",

@@ -1,10 +1,12 @@
 """Escrow bank: orders and channel payments, cancellation, releases, refunds, invoices."""
 
 import asyncio
+import sqlite3
 
 import httpx
 from fastapi import FastAPI
 
+from subsystems import bank
 from tests.subsystems.conftest import HOOK
 from tests.subsystems.helpers import Receiver
 
@@ -106,6 +108,27 @@ async def test_cancel_pending_then_cancel_after_pay(bank_client: httpx.AsyncClie
         paid["paid_at"],
     )
     assert (await bank_client.post("/orders/nope/cancel")).status_code == 404
+
+
+async def test_a_channel_that_settles_otherwise_is_booked_and_reported_as_paid(
+    bank_app: FastAPI, bank_client: httpx.AsyncClient, receiver: Receiver
+):
+    """A tampered client pays 1 fen through another channel: the bank books and reports what
+    was actually paid, in the callback and when the order is then cancelled, never the order's
+    own amount; the platform decides what to do with it."""
+    await bank_client.post("/orders", json=order())
+    paid = {"amount_fen": 1, "channel": "wechat"}
+    assert (await bank_client.post("/_simulate/orders/o-1/pay", params=paid)).status_code == 200
+    await bank_app.state.callbacks.drain()
+    (payload,) = receiver.payloads()
+    assert (payload["amount_fen"], payload["channel"], payload["account_id"]) == (
+        1,
+        "wechat",
+        ACCOUNT,
+    )
+    detail = (await bank_client.post("/orders/o-1/cancel")).json()["detail"]
+    assert (detail["amount_fen"], detail["channel"], detail["account_id"]) == (1, "wechat", ACCOUNT)
+    assert (await balances(bank_client))["held"] == 1
 
 
 async def test_releases_refunds_and_balance_arithmetic(bank_client: httpx.AsyncClient):
@@ -213,6 +236,28 @@ async def test_invoices(bank_client: httpx.AsyncClient):
     assert second.status_code == 409 and second.json()["detail"]["code"] == "already_invoiced"
     stored = (await bank_client.get("/invoices/inv-1")).json()
     assert stored["items"] == invoice["items"]
+
+
+async def test_a_database_from_before_paid_amounts_reports_what_was_ordered(tmp_path):
+    path = tmp_path / "bank.db"
+    old = sqlite3.connect(path)
+    before = bank.SCHEMA.replace(",\n    paid_amount_fen INTEGER,\n    paid_channel TEXT", "")
+    assert "paid_amount_fen" not in before
+    old.executescript(before)
+    old.execute("INSERT INTO accounts VALUES (?, '2026-11-01T00:00:00+00:00')", (ACCOUNT,))
+    old.execute(
+        "INSERT INTO orders (order_id, account_id, payer_ref, amount_fen, channel, callback_url,"
+        " description, status, created_at, bank_txn_id, paid_at) VALUES ('o-1', ?, 'learner-1',"
+        " 10000, 'alipay', ?, 'C1', 'paid', '2026-11-01', 'BT1', '2026-11-01T08:00:00+00:00')",
+        (ACCOUNT, HOOK),
+    )
+    old.commit()
+    old.close()
+    app = bank.create_app(str(path), "secret")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+        detail = (await client.post("/orders/o-1/cancel")).json()["detail"]
+    assert (detail["amount_fen"], detail["channel"]) == (10000, "alipay")
 
 
 async def test_a_held_answer_after_the_movement_is_executed(bank_client: httpx.AsyncClient):

@@ -135,6 +135,9 @@ async def test_callbacks_retry_until_accepted(
     assert len(receiver.received) == 1
     (record,) = (await bank_client.get("/_callbacks")).json()
     assert record["delivered"] and record["attempts"] == 3
+    # Each attempt is signed afresh with a new nonce: the platform, which refuses a nonce it
+    # has seen, takes a retry after a lost answer.
+    assert len(set(receiver.nonces)) == 3
 
 
 async def test_callback_with_wrong_secret_is_refused_and_given_up(

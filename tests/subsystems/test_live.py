@@ -8,7 +8,7 @@ import pytest
 
 from subsystems.common import SimOptions
 from subsystems.runner import DEFAULT_PORTS, parse_args, run_simulators, serve_apps
-from tests.subsystems.helpers import SECRET, Receiver, id_number
+from tests.subsystems.helpers import SECRETS, Receiver, id_number
 
 
 async def test_simulators_over_http(tmp_path: Path):
@@ -16,7 +16,7 @@ async def test_simulators_over_http(tmp_path: Path):
     options = SimOptions(callback_retry_base_seconds=0.01)
     async with (
         serve_apps({"receiver": receiver.app}) as receiver_urls,
-        run_simulators(tmp_path / "sims", SECRET, options=options) as sims,
+        run_simulators(tmp_path / "sims", SECRETS, options=options) as sims,
         httpx.AsyncClient(timeout=5) as http,
     ):
         hook = receiver_urls["receiver"] + "/hook"
@@ -128,7 +128,7 @@ async def test_timing_and_exam_over_http(tmp_path: Path):
     async with (
         serve_apps({"receiver": receiver.app}) as receiver_urls,
         run_simulators(
-            tmp_path / "sims", SECRET, options=options, exam_auto_pass_seconds=0.05
+            tmp_path / "sims", SECRETS, options=options, exam_auto_pass_seconds=0.05
         ) as sims,
         httpx.AsyncClient(timeout=5) as http,
     ):
@@ -247,5 +247,5 @@ async def test_a_subset_of_the_simulators(tmp_path: Path):
     args = parse_args(["--only", "bank", "--only", "health", "--callback-attempts", "8"])
     assert (args.only, args.callback_attempts) == (["bank", "health"], 8)
     assert parse_args([]).callback_attempts == 5
-    async with run_simulators(tmp_path, SECRET, only=args.only) as sims:
+    async with run_simulators(tmp_path, SECRETS, only=args.only) as sims:
         assert sorted(sims.urls) == ["bank", "health"]

@@ -176,6 +176,7 @@ async def running_harness(
                 [
                     bank.create_order,
                     bank.cancel_order,
+                    bank.find_payment,
                     bank.release,
                     bank.refund,
                     bank.claw_back,

@@ -1,7 +1,9 @@
 """Drivers that walk a journey through its stages on the time-skipping server, as the learner,
 the school, the regulator and the subsystems would."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -67,19 +69,22 @@ async def to_payment(
     return handle
 
 
+async def paid_callback(h: Harness, order_id: str, txn: str = "", **paid: Any) -> PaymentCallback:
+    """The bank's callback for an order the fake bank took: paid as ordered, unless `paid`
+    says otherwise (amount_fen, account_id, channel)."""
+    order = h.fakes.orders[order_id]
+    now = await h.env.get_current_time()
+    callback = PaymentCallback(
+        order_id, order.amount_fen, txn or f"TXN-{order_id}", now, order.account_id, order.channel
+    )
+    return replace(callback, **paid)
+
+
 async def pay(h: Harness, handle: WorkflowHandle, times: int = 1) -> str:
     order = await handle.execute_update(LearnerJourney.create_payment, CreatePayment("alipay"))
     h.fakes.bank_paid(order.order_id, handle.id)
     for _ in range(times):  # the bank may deliver its callback more than once
-        await handle.signal(
-            LearnerJourney.payment_callback,
-            PaymentCallback(
-                order.order_id,
-                order.amount_fen,
-                f"TXN-{order.order_id}",
-                await h.env.get_current_time(),
-            ),
-        )
+        await handle.signal(LearnerJourney.payment_callback, await paid_callback(h, order.order_id))
     return order.order_id
 
 

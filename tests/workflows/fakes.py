@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.bank import (
+    BankPayment,
     CancelOrder,
     CancelOutcome,
     CreateOrder,
@@ -42,7 +43,9 @@ class FakeSubsystems:
     # The centre books (the call is recorded) but its answer is lost this many times first.
     health_answers_lost: int = 0
     calls: list[tuple[str, str]] = field(default_factory=list)
-    orders: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, CreateOrder] = field(default_factory=dict)
+    paid: dict[str, BankPayment] = field(default_factory=dict)  # what the channel took
+    instructions: list[MoveHeldMoney] = field(default_factory=list)  # as first executed
     # payer -> [deposited, released, refunded]
     balances: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     moved_keys: set[str] = field(default_factory=set)
@@ -58,6 +61,7 @@ class FakeSubsystems:
         bank_activities = [
             self.create_order,
             self.cancel_order,
+            self.find_payment,
             self.release,
             self.refund,
             self.claw_back,
@@ -88,9 +92,21 @@ class FakeSubsystems:
         if activity_name in self.gates:
             await self.gates[activity_name].wait()
 
-    def bank_paid(self, order_id: str, payer: str) -> None:
-        """The bank's side of a successful payment (its callback is sent by the test)."""
-        self.balances[payer][0] += self.orders[order_id]
+    def bank_paid(self, order_id: str, payer: str, **otherwise: str | int) -> None:
+        """The bank's side of a successful payment (its callback is sent by the test): as
+        ordered, or `otherwise` (amount_fen, account_id, channel) when the channel took it so."""
+        o = self.orders[order_id]
+        paid = BankPayment(
+            order_id,
+            payer,
+            o.account_id,
+            o.amount_fen,
+            o.channel,
+            f"TXN-{order_id}",
+            datetime(2026, 11, 1, tzinfo=UTC),
+        )
+        self.paid[order_id] = replace(paid, **otherwise)  # type: ignore[arg-type]
+        self.balances[payer][0] += self.paid[order_id].amount_fen
 
     @activity.defn(name="national.register_learner")
     async def register_learner(self, req: RegisterLearner) -> str:
@@ -114,7 +130,7 @@ class FakeSubsystems:
     @activity.defn(name="bank.create_order")
     async def create_order(self, req: CreateOrder) -> str:
         await self._through_gate("bank.create_order")
-        self.orders[req.order_id] = req.amount_fen
+        self.orders[req.order_id] = req
         self.calls.append(("order", req.order_id))
         return f"http://bank.test/pay/{req.order_id}"
 
@@ -122,13 +138,20 @@ class FakeSubsystems:
     async def cancel_order(self, req: CancelOrder) -> CancelOutcome:
         self.calls.append(("cancel", req.order_id))
         if req.order_id in self.paid_before_cancel:
+            paid = self.paid[req.order_id]
             return CancelOutcome(
                 False,
-                self.orders[req.order_id],
-                f"TXN-{req.order_id}",
-                datetime(2026, 11, 1, tzinfo=UTC),
+                paid.amount_fen,
+                paid.bank_txn_id,
+                paid.paid_at,
+                paid.account_id,
+                paid.channel,
             )
         return CancelOutcome(True)
+
+    @activity.defn(name="bank.find_payment")
+    async def find_payment(self, order_id: str) -> BankPayment | None:
+        return self.paid.get(order_id)
 
     def _move(self, req: MoveHeldMoney, released: int, refunded: int) -> str:
         """Moves `amount` times the signs given into the payer's released and refunded."""
@@ -137,6 +160,7 @@ class FakeSubsystems:
             raise RuntimeError("bank briefly unavailable")
         if req.key not in self.moved_keys:
             self.moved_keys.add(req.key)
+            self.instructions.append(req)
             self.balances[req.payer_ref][1] += released * req.amount_fen
             self.balances[req.payer_ref][2] += refunded * req.amount_fen
         return f"TXN-{req.key}"

@@ -25,6 +25,7 @@ from tests.workflows.drive import (
     book,
     finish_subject,
     next_hour,
+    paid_callback,
     pass_health,
     pass_stage_report,
     pay,
@@ -49,7 +50,6 @@ from workflows.journey_state import (
     DisputeRuling,
     ExamResult,
     HealthResult,
-    PaymentCallback,
     RecordDecision,
     SchoolCancelled,
     StaffDecision,
@@ -299,7 +299,7 @@ async def test_topup_open_at_graduation_is_cancelled_and_paying_it_later_is_refu
     assert "已结业" in await refusal(handle, LearnerJourney.withdraw, Withdraw("不想要了"))
     # The channel still takes the learner's money for it: it goes straight back.
     harness.fakes.bank_paid(topup.order_id, handle.id)
-    paid = PaymentCallback(topup.order_id, 5000, "TXN-late", await harness.env.get_current_time())
+    paid = await paid_callback(harness, topup.order_id, "TXN-late")
     await handle.signal(LearnerJourney.payment_callback, paid)
     await harness.sleep(timedelta(days=31))  # the follow-up window closes
     result = await handle.result()
@@ -433,9 +433,7 @@ async def test_a_tuition_order_paid_after_another_is_refunded_whole(harness: Har
     await pay(harness, handle)
     await until(handle, lambda v: v.state.stage == "theory")
     harness.fakes.bank_paid(first.order_id, handle.id)
-    late = PaymentCallback(
-        first.order_id, C1_TUITION, "TXN-late", await harness.env.get_current_time()
-    )
+    late = await paid_callback(harness, first.order_id, "TXN-late")
     await handle.signal(LearnerJourney.payment_callback, late)
     view = await until(handle, lambda v: v.state.money.refunded_fen > 0)
     money = view.state.money

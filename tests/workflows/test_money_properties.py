@@ -1,8 +1,9 @@
 """Property: whatever learners, schools and the bank do, in any order, no fen is lost or moved
 twice. For any sequence of sessions, confirmations, disputes and answers, cancellations on
-both sides, top-ups paid or not, duplicate callbacks, passing days, then a withdrawal, a
-transfer or nothing: per learner deposited = held + released + refunded, the platform's ledger
-equals the bank simulator's own books, and an ended journey holds nothing."""
+both sides, top-ups paid or not (or paid otherwise than ordered, refused and handed back),
+duplicate callbacks, passing days, then a withdrawal, a transfer or nothing: per learner
+deposited = held + released + refunded, the platform's ledger equals the bank simulator's own
+books, and an ended journey holds nothing."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.bank import BankActivities
 from activities.http import SubsystemClient
-from core.config import DEMO_WEBHOOK_SECRET
+from core.config import DEMO_WEBHOOK_SECRETS
 from models.ledger import LedgerEntry
 from subsystems.runner import Simulators, run_simulators
 from tests import servers
@@ -52,13 +53,15 @@ ACTIONS = st.one_of(
     st.tuples(st.just("school_cancel")),
     st.tuples(st.just("learner_cancel")),
     st.tuples(st.just("topup"), st.integers(1, 50_000), st.booleans(), st.integers(1, 3)),
+    # A top-up the channel settles for another amount: refused and handed back.
+    st.tuples(st.just("topup_otherwise"), st.integers(1, 50_000), st.integers(1, 50_000)),
     st.tuples(st.just("sleep"), st.integers(1, 5)),
 )
 
 
 @pytest.fixture
 async def bank_sim() -> AsyncIterator[Simulators]:
-    async with run_simulators(None, DEMO_WEBHOOK_SECRET) as sims:
+    async with run_simulators(None, DEMO_WEBHOOK_SECRETS) as sims:
         yield sims
 
 
@@ -68,13 +71,22 @@ class Bank:
     def __init__(self, sims: Simulators) -> None:
         self.url = sims.urls["bank"]
 
-    async def pay(self, h: Harness, handle: WorkflowHandle, order_id: str, times: int) -> None:
+    async def pay(
+        self, h: Harness, handle: WorkflowHandle, order_id: str, times: int, **otherwise: int
+    ) -> None:
+        """The learner pays (as ordered, or `otherwise`: amount_fen, channel) and the channel
+        calls back `times` times with what the bank took."""
         async with httpx.AsyncClient() as http:
-            r = await http.post(f"{self.url}/_simulate/orders/{order_id}/pay")
+            r = await http.post(f"{self.url}/_simulate/orders/{order_id}/pay", params=otherwise)
             assert r.status_code == 200, r.text
             order = (await http.get(f"{self.url}/orders/{order_id}")).json()
         callback = PaymentCallback(
-            order_id, order["amount_fen"], order["bank_txn_id"], await h.env.get_current_time()
+            order_id,
+            order["paid_amount_fen"],
+            order["bank_txn_id"],
+            await h.env.get_current_time(),
+            order["account_id"],
+            order["paid_channel"],
         )
         for _ in range(times):  # the channel may call back more than once
             await handle.signal(LearnerJourney.payment_callback, callback)
@@ -133,6 +145,11 @@ async def act(h: Harness, bank: Bank, handle: WorkflowHandle, action: tuple) -> 
             )
             if action[2]:
                 await bank.pay(h, handle, created.order_id, action[3])
+        elif kind == "topup_otherwise":
+            created = await handle.execute_update(
+                LearnerJourney.create_payment, CreatePayment("wechat", action[1])
+            )
+            await bank.pay(h, handle, created.order_id, 1, amount_fen=action[2])
         elif kind == "sleep":
             await h.sleep(action[1] * 86400)
     except WorkflowUpdateFailedError:
@@ -205,7 +222,9 @@ async def one_example(
             h.follow(state.transferred_to)
         ledger, books = ledger_books(h), await bank.books()
         m = state.money
-        assert ledger[handle.id] == [m.deposited_fen, m.released_fen, m.refunded_fen]
+        # Refused payments handed back are booked in the ledger as deposited and refunded.
+        booked = [m.deposited_fen + m.returned_fen, m.released_fen, m.refunded_fen + m.returned_fen]
+        assert ledger[handle.id] == booked
         assert books[handle.id] == ledger[handle.id]
         if ending != "stay":
             assert m.held_fen == 0

@@ -9,7 +9,9 @@ is made safe for running journeys (workflow.patched) or none are running; the fo
 replaced is kept under the patch's name. complaint/ holds complaint workflows' histories,
 recorded with the journeys'. codec/ holds journeys recorded through the payload codec
 (encrypted; one begun under a key rotated out since): every history is read through the
-platform's data converter, whose decoding passes the older, clear histories through."""
+platform's data converter, whose decoding passes the older, clear histories through.
+payment_check/ holds journeys whose payments were checked against their orders
+("payment-check-1", issue 12) and refused, recorded by test_payment_checks.py."""
 
 import json
 from pathlib import Path
@@ -61,6 +63,15 @@ COMPLAINT = {"overdue_answered_rated", "reopened_once_then_rated"}
 CODEC = {"paid_then_withdrawn", "begun_before_key_rotation"}
 # The demo ring with the key the rotation history began under.
 REPLAY_CONVERTER = data_converter(Settings(demo_mode=True, codec_keys=REPLAY_KEYS))
+PAYMENT_CHECK = {
+    "account_differs_refused_and_returned",
+    "amount_differs_refused_and_returned",
+    "channel_differs_refused_and_returned",
+    "found_paid_otherwise_at_expiry",
+    "refused_with_nothing_held_then_paid",
+    "unknown_order_refused_then_paid",
+    "wrong_callback_booked_as_the_bank_took_it",
+}
 
 
 def test_every_expected_history_is_recorded() -> None:
@@ -70,6 +81,7 @@ def test_every_expected_history_is_recorded() -> None:
     expected |= {("current", name) for name in CURRENT}
     expected |= {("complaint", name) for name in COMPLAINT}
     expected |= {("codec", name) for name in CODEC}
+    expected |= {("payment_check", name) for name in PAYMENT_CHECK}
     assert recorded == expected
 
 
