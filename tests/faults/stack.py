@@ -80,6 +80,8 @@ class Stack:
             "XUEJIA_SMS_URL": self.url("sms"),
             # Longer than a test needs to kill the worker while the bank holds its answer.
             "XUEJIA_SUBSYSTEM_TIMEOUT_SECONDS": "20",
+            # Not the default 9464: another suite's worker (or make run's) may hold it.
+            "XUEJIA_WORKER_METRICS_ADDRESS": f"127.0.0.1:{self.ports['worker_metrics']}",
         }
 
     # ---- processes ----------------------------------------------------------------------------
@@ -186,7 +188,7 @@ def _database(stack: AsyncExitStack, root: Path) -> tuple[str, PostgresCluster |
 
 @asynccontextmanager
 async def running_stack(root: Path) -> AsyncIterator[Stack]:
-    names = ("temporal", "api", *OWN_PROCESS, *SHARED)
+    names = ("temporal", "api", "worker_metrics", *OWN_PROCESS, *SHARED)
     async with AsyncExitStack() as exits:
         database_url, cluster = _database(exits, root)
         http = await exits.enter_async_context(httpx.AsyncClient(timeout=30))
