@@ -48,6 +48,20 @@ async def new_order(h: Harness, handle: WorkflowHandle, channel: str = "alipay")
 async def paid_anew_and_withdrawn(h: Harness, handle: WorkflowHandle, history: str) -> None:
     """After a refusal the learner pays a new order as asked; then leaves, refunded in full."""
     await pay(h, handle)
+    await booked_then_withdrawn(h, handle, history)
+
+
+async def paid_as_ordered_and_withdrawn(
+    h: Harness, handle: WorkflowHandle, order_id: str, history: str
+) -> None:
+    """The genuine callback for the journey's own order books it as usual; then it leaves."""
+    h.fakes.bank_paid(order_id, handle.id)
+    await handle.signal(LearnerJourney.payment_callback, await paid_callback(h, order_id))
+    await booked_then_withdrawn(h, handle, history)
+
+
+async def booked_then_withdrawn(h: Harness, handle: WorkflowHandle, history: str) -> None:
+    """Tuition booked once (training begins); withdrawn, nothing is left held at the bank."""
     view = await until(handle, lambda v: v.state.stage == "theory")
     assert view.state.money.deposited_fen == C1_TUITION
     h.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
@@ -106,14 +120,9 @@ async def test_a_payment_for_an_order_the_journey_never_made_moves_nothing(
     assert view.state.orders[0].status == "pending"  # its own order is still to be paid
     assert view.state.money.deposited_fen == 0
     assert harness.ledger(handle.id)["deposit"] == 0
-    # The genuine callback for its own order then books it as usual.
-    harness.fakes.bank_paid(order_id, handle.id)
-    await handle.signal(LearnerJourney.payment_callback, await paid_callback(harness, order_id))
-    await until(handle, lambda v: v.state.stage == "theory")
-    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
-    await handle.execute_update(LearnerJourney.withdraw, Withdraw("换城市"))
-    await handle.result()
-    await keep_history(handle, "unknown_order_refused_then_paid", PAYMENT_CHECK)
+    await paid_as_ordered_and_withdrawn(
+        harness, handle, order_id, "unknown_order_refused_then_paid"
+    )
 
 
 async def test_a_refused_callback_with_no_money_behind_it_moves_nothing(
@@ -129,13 +138,9 @@ async def test_a_refused_callback_with_no_money_behind_it_moves_nothing(
     assert ("nothing_held", order_id) in payment_steps(view)
     assert (view.state.orders[0].status, view.state.money.returned_fen) == ("pending", 0)
     assert harness.ledger(handle.id) == {"deposit": 0, "release": 0, "refund": 0, "clawback": 0}
-    harness.fakes.bank_paid(order_id, handle.id)
-    await handle.signal(LearnerJourney.payment_callback, await paid_callback(harness, order_id))
-    await until(handle, lambda v: v.state.stage == "theory")
-    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
-    await handle.execute_update(LearnerJourney.withdraw, Withdraw("换城市"))
-    await handle.result()
-    await keep_history(handle, "refused_with_nothing_held_then_paid", PAYMENT_CHECK)
+    await paid_as_ordered_and_withdrawn(
+        harness, handle, order_id, "refused_with_nothing_held_then_paid"
+    )
 
 
 async def test_a_wrong_callback_for_a_payment_taken_as_ordered_books_the_bank_s_record(
@@ -151,10 +156,7 @@ async def test_a_wrong_callback_for_a_payment_taken_as_ordered_books_the_bank_s_
     view = await until(handle, lambda v: v.state.stage == "theory")
     assert [o for o, _ in payment_steps(view)][:3] == ["order_created", "refused", "paid"]
     assert (view.state.orders[0].status, view.state.money.returned_fen) == ("paid", 0)
-    harness.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
-    await handle.execute_update(LearnerJourney.withdraw, Withdraw("换城市"))
-    await handle.result()
-    await keep_history(handle, "wrong_callback_booked_as_the_bank_took_it", PAYMENT_CHECK)
+    await booked_then_withdrawn(harness, handle, "wrong_callback_booked_as_the_bank_took_it")
 
 
 async def test_an_order_found_paid_otherwise_at_expiry_is_refused_and_returned(
