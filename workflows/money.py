@@ -131,12 +131,18 @@ class MoneyMover:
             await self.refund(f"surplus:{cb.order_id}", surplus, "重复或逾期支付，原路退回")
 
     async def find_payment(self, order_id: str) -> BankPayment | None:
-        """What the bank itself took for an order (None: nothing)."""
-        payment: BankPayment | None = await call(
-            "bank.find_payment",
-            order_id,
-            result_type=BankPayment | None,  # type: ignore[arg-type]
-        )
+        """What the bank itself took for an order (None: nothing, or the bank refuses to say —
+        a business answer, after which nothing is moved on the callback's word alone)."""
+        try:
+            payment: BankPayment | None = await call(
+                "bank.find_payment",
+                order_id,
+                result_type=BankPayment | None,  # type: ignore[arg-type]
+            )
+        except ActivityError as err:
+            if business_reason(err) is None:
+                raise
+            return None
         return payment
 
     async def return_refused(self, p: BankPayment) -> bool:

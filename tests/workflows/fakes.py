@@ -38,6 +38,7 @@ from workflows.documents_data import (
 @dataclass
 class FakeSubsystems:
     reject_registration: str = ""  # a reason makes the national platform refuse
+    refuse_payment_lookup: str = ""  # a reason makes the bank refuse to say what it took
     paid_before_cancel: set[str] = field(default_factory=set)  # orders the bank reports paid
     bank_failures_left: int = 0  # release/refund fail (retryably) this many times first
     # The centre books (the call is recorded) but its answer is lost this many times first.
@@ -151,6 +152,8 @@ class FakeSubsystems:
 
     @activity.defn(name="bank.find_payment")
     async def find_payment(self, order_id: str) -> BankPayment | None:
+        if self.refuse_payment_lookup:
+            raise business_rejection(self.refuse_payment_lookup)
         return self.paid.get(order_id)
 
     def _move(self, req: MoveHeldMoney, released: int, refunded: int) -> str:

@@ -52,7 +52,7 @@ async def paid_anew_and_withdrawn(h: Harness, handle: WorkflowHandle, history: s
 
 
 async def paid_as_ordered_and_withdrawn(
-    h: Harness, handle: WorkflowHandle, order_id: str, history: str
+    h: Harness, handle: WorkflowHandle, order_id: str, history: str | None
 ) -> None:
     """The genuine callback for the journey's own order books it as usual; then it leaves."""
     h.fakes.bank_paid(order_id, handle.id)
@@ -60,8 +60,9 @@ async def paid_as_ordered_and_withdrawn(
     await booked_then_withdrawn(h, handle, history)
 
 
-async def booked_then_withdrawn(h: Harness, handle: WorkflowHandle, history: str) -> None:
-    """Tuition booked once (training begins); withdrawn, nothing is left held at the bank."""
+async def booked_then_withdrawn(h: Harness, handle: WorkflowHandle, history: str | None) -> None:
+    """Tuition booked once (training begins); withdrawn, nothing is left held at the bank;
+    the history kept under `history` (None: not one of payment_check/'s)."""
     view = await until(handle, lambda v: v.state.stage == "theory")
     assert view.state.money.deposited_fen == C1_TUITION
     h.assert_ledger_matches_bank(handle.id, held=C1_TUITION - SERVICES)
@@ -69,7 +70,8 @@ async def booked_then_withdrawn(h: Harness, handle: WorkflowHandle, history: str
     result = await handle.result()
     assert result.money.held_fen == 0
     h.assert_ledger_matches_bank(handle.id, held=0)
-    await keep_history(handle, history, PAYMENT_CHECK)
+    if history:
+        await keep_history(handle, history, PAYMENT_CHECK)
 
 
 @pytest.mark.parametrize(
@@ -141,6 +143,23 @@ async def test_a_refused_callback_with_no_money_behind_it_moves_nothing(
     await paid_as_ordered_and_withdrawn(
         harness, handle, order_id, "refused_with_nothing_held_then_paid"
     )
+
+
+async def test_a_bank_refusing_to_say_what_it_took_leaves_the_order_open(
+    harness: Harness,
+) -> None:
+    """The bank refuses the lookup of a refused payment (a business answer, not an outage):
+    the journey records it and moves nothing, rather than failing on it."""
+    handle = await to_payment(harness)
+    order_id = await new_order(harness, handle)
+    harness.fakes.refuse_payment_lookup = "订单号不存在于本行"
+    garbled = await paid_callback(harness, order_id, amount_fen=C1_TUITION * 2)
+    await handle.signal(LearnerJourney.payment_callback, garbled)
+    view = await refusal_settled(handle)
+    assert ("nothing_held", order_id) in payment_steps(view)
+    assert view.state.orders[0].status == "pending"
+    harness.fakes.refuse_payment_lookup = ""
+    await paid_as_ordered_and_withdrawn(harness, handle, order_id, None)
 
 
 async def test_a_wrong_callback_for_a_payment_taken_as_ordered_books_the_bank_s_record(
